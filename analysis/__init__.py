@@ -1,0 +1,3 @@
+"""analysis package (see README)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""energy package (see README)."""
+
+__all__: list[str] = []

@@ -1,0 +1,211 @@
+r"""Adaptive-threshold integrate-and-fire neuron of SpikingBrain (report section 3.3.1, eqs. 19-21).
+
+The threshold adapts to each token's activation scale:
+
+.. math::
+
+    V_{th}(x) = \frac{\operatorname{mean}_j |x_j|}{k}, \qquad s_{INT} = \operatorname{round}(x / V_{th})
+
+The mean runs over the feature axis (the last axis), one threshold per token, and is clamped to
+``[1e-5, 1e4]`` exactly as the public W8ASpike code does (``quant_linear.dynamic_spikes``).
+
+Single step versus multi step
+-----------------------------
+:func:`spike_counts` is the collapsed single-step form used on GPUs. :func:`simulate_adaptive_if`
+runs the same neuron in time: integrate-and-fire, no leak, soft reset (subtract ``Vth`` per spike),
+signed firing, at most one spike per step:
+
+.. math::
+
+    v_t = v_{t-1} + x_t - V_{th}\,s_{t-1}, \qquad
+    s_t = \begin{cases} +1 & v_t - V_{th} s_{t-1} \ge V_{th}/2 \\ -1 & < -V_{th}/2 \\ 0 & \text{else} \end{cases}
+
+The firing threshold sits at half of ``Vth`` (equivalently, the membrane starts at ``Vth/2`` with a
+threshold of ``Vth``, the usual offset of rate-coded conversion); with the report's literal ``v >= Vth``
+a neuron would emit ``floor(x / Vth)`` spikes, not the ``round`` the report collapses it to.
+Once the input has ended and the membrane has drained, the residual lies in ``[-Vth/2, Vth/2)``, so the
+total count is ``floor(x_total / Vth + 1/2)``: rounding with halves towards +inf. It equals
+``spike_counts(..., rounding="half_up")`` whenever the simulation runs long enough to drain (the
+default does), and equals the public code's half-to-even rounding except at exact half-integer ties
+(measure zero for real activations). ``tests/test_adaptive.py`` proves both on random inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+import numba
+import numpy as np
+
+from neurosim._config import njit_options
+from neurosim._validation import as_float_array, check_positive
+from neurosim.exceptions import InputError, ShapeError
+
+__all__ = [
+    "VTH_MAX",
+    "VTH_MIN",
+    "AdaptiveIFResult",
+    "Rounding",
+    "adaptive_threshold",
+    "simulate_adaptive_if",
+    "spike_counts",
+]
+
+#: Clamp of the adaptive threshold in the public W8ASpike code (quant_linear.py).
+VTH_MIN = 1e-5
+VTH_MAX = 1e4
+
+Rounding = Literal["half_even", "half_up"]
+
+
+def adaptive_threshold(x: np.ndarray, k: float = 3.0) -> np.ndarray:
+    """Per-token adaptive threshold ``clamp(mean(|x|, axis=-1) / k, 1e-5, 1e4)``.
+
+    Parameters
+    ----------
+    x : array_like, shape (..., features)
+        Floating-point input activations of a linear projection; must be finite.
+    k : float
+        Threshold divisor; larger k means a lower threshold and more spikes. Must be > 0.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., 1), float64
+        The threshold, broadcastable against ``x``.
+
+    Raises
+    ------
+    InputError
+        NaN or inf in ``x``, or ``k <= 0``.
+    """
+    x = as_float_array(x, "x")
+    k = check_positive(k, "k")
+    vth = np.abs(x).mean(axis=-1, keepdims=True) / k
+    return np.clip(vth, VTH_MIN, VTH_MAX)
+
+
+def spike_counts(
+    x: np.ndarray, k: float = 3.0, *, rounding: Rounding = "half_even"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Single-step spike counts ``round(x / Vth)`` and the threshold used.
+
+    Parameters
+    ----------
+    x : array_like, shape (..., features)
+        Input activations; must be finite.
+    k : float
+        Threshold divisor (report default 3), > 0.
+    rounding : {"half_even", "half_up"}
+        ``"half_even"`` (default) rounds exact halves to the even integer, as ``torch.round`` does in
+        the public code; ``"half_up"`` rounds them towards +inf, as the multi-step neuron does.
+
+    Returns
+    -------
+    counts : numpy.ndarray of int64, shape like ``x``
+        Signed integer spike counts. Nothing is clipped: a count is at most ``k * features`` in
+        magnitude, since ``|x_j| <= sum |x| = features * k * Vth``.
+    vth : numpy.ndarray of float64, shape (..., 1)
+    """
+    x = as_float_array(x, "x")
+    vth = adaptive_threshold(x, k)
+    ratio = x / vth
+    if rounding == "half_even":
+        counts = np.rint(ratio)
+    elif rounding == "half_up":
+        counts = np.floor(ratio + 0.5)
+    else:
+        raise InputError(f"'rounding' must be 'half_even' or 'half_up' (got {rounding!r})")
+    return counts.astype(np.int64), vth
+
+
+class AdaptiveIFResult(NamedTuple):
+    """Result of :func:`simulate_adaptive_if`.
+
+    Attributes
+    ----------
+    spikes : numpy.ndarray of int8, shape (steps, ...)
+        Signed spikes per time step (+1, 0, -1).
+    counts : numpy.ndarray of int64, shape (...)
+        Sum of ``spikes`` over time.
+    residual : numpy.ndarray of float64, shape (...)
+        Membrane potential left at the end (in ``[-Vth/2, Vth/2)`` once drained).
+    steps : int
+        Number of simulated steps (input steps plus drain steps).
+    """
+
+    spikes: np.ndarray
+    counts: np.ndarray
+    residual: np.ndarray
+    steps: int
+
+
+@numba.njit(**njit_options())
+def _adaptive_if_kernel(x, vth, n_steps, spikes, residual):  # pragma: no cover - compiled
+    t_in, n = x.shape
+    for i in range(n):
+        v = 0.0
+        th = vth[i]
+        half = 0.5 * th
+        for t in range(n_steps):
+            if t < t_in:
+                v += x[t, i]
+            if v >= half:
+                spikes[t, i] = 1
+                v -= th
+            elif v < -half:
+                spikes[t, i] = -1
+                v += th
+        residual[i] = v
+
+
+def simulate_adaptive_if(
+    x_steps: np.ndarray,
+    vth: np.ndarray | float,
+    *,
+    drain_steps: int | None = None,
+) -> AdaptiveIFResult:
+    """Run the adaptive-threshold IF neuron in time (no leak, soft reset, signed spikes).
+
+    Parameters
+    ----------
+    x_steps : array_like, shape (T_in, ...)
+        Input current per time step. To spike a single activation ``x``, pass ``x[None]``.
+    vth : array_like or float, broadcastable to ``x_steps.shape[1:]``
+        Threshold per neuron, > 0 (e.g. from :func:`adaptive_threshold`).
+    drain_steps : int, optional
+        Steps run after the input ends so the membrane can drain (one spike per step at most).
+        Default: enough to drain every neuron, ``ceil(max_i sum_t |x_t,i| / vth_i) + 1``.
+
+    Returns
+    -------
+    AdaptiveIFResult
+    """
+    x_steps = as_float_array(x_steps, "x_steps", min_ndim=1)
+    shape = x_steps.shape[1:]
+    vth_arr = np.asarray(vth, dtype=np.float64)
+    try:
+        vth_arr = np.broadcast_to(vth_arr, shape)
+    except ValueError:
+        raise ShapeError(
+            f"'vth' of shape {vth_arr.shape} does not broadcast to the neuron shape {shape}"
+        ) from None
+    if not np.isfinite(vth_arr).all() or (vth_arr <= 0).any():
+        raise InputError("'vth' must be finite and > 0 for every neuron")
+    flat_x = np.ascontiguousarray(x_steps.reshape(x_steps.shape[0], -1))
+    flat_vth = np.ascontiguousarray(vth_arr.reshape(-1))
+    if drain_steps is None:
+        worst = (np.abs(flat_x).sum(axis=0) / flat_vth).max(initial=0.0)
+        drain_steps = int(np.ceil(worst)) + 1
+    elif int(drain_steps) != drain_steps or drain_steps < 0:
+        raise InputError(f"'drain_steps' must be an integer >= 0 (got {drain_steps!r})")
+    n_steps = flat_x.shape[0] + int(drain_steps)
+    spikes = np.zeros((n_steps, flat_x.shape[1]), dtype=np.int8)
+    residual = np.empty(flat_x.shape[1], dtype=np.float64)
+    _adaptive_if_kernel(flat_x, flat_vth, n_steps, spikes, residual)
+    spikes = spikes.reshape((n_steps, *shape))
+    return AdaptiveIFResult(
+        spikes=spikes,
+        counts=spikes.sum(axis=0, dtype=np.int64),
+        residual=residual.reshape(shape),
+        steps=n_steps,
+    )

@@ -1,0 +1,333 @@
+"""Spike coding of integer spike counts (report section 3.3.2, figure 4).
+
+Five coders turn a tensor of integer counts into spikes, with the same bit order and time-step count
+as the public Int2Spike encoders (BICLab/SpikingBrain-7B, ``W8ASpike/Int2Spike/neuron.py``):
+
+=================  ===========  =================================================  ==========================
+coding             alphabet     time steps T (from the maximum over the tensor)    count at step t
+=================  ===========  =================================================  ==========================
+``binary``         {0, 1}       ``max(x)``                                          first ``x`` steps fire
+``ternary``        {-1, 0, 1}   ``max|x|``                                          first ``|x|`` steps, sign(x)
+``bitwise``        {0, 1}       ``bit_length(max x)``                               bit ``T-1-t`` of x (MSB first)
+``bidirectional``  {-1, 0, 1}   ``bit_length(max|x|)``                              bit ``T-1-t`` of ``|x|``, sign(x)
+``twos-complement``{0, 1}       ``max(2, bit_length(max|x|) + 1)``                  bit ``T-1-t`` of ``x mod 2^T``
+=================  ===========  =================================================  ==========================
+
+Every coder uses at least one step (Int2Spike gives 0 steps for an all-zero tensor in the unary
+coders; one silent step decodes the same and keeps arrays non-empty). ``time_steps=`` fixes T;
+a T too small for the counts raises :class:`~neurosim.exceptions.CodingRangeError`.
+
+Each coder gives (a) a dense spike train ``[T, *shape]`` of int8 and (b) a :class:`SpikeEvents`
+list, time-major, that a simulator consumes without the dense form. An event carries its time step,
+the flat index of its neuron, its polarity (``sign``, +1 or -1) and its place value (``weight``):
+1 for the unary coders, ``2**(T-1-t)`` for the bitwise ones, and ``-2**(T-1)`` for the sign bit of
+two's complement, so that ``count = sum(sign * weight)`` over a neuron's events for every coder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numba
+import numpy as np
+
+from neurosim._config import njit_options
+from neurosim._validation import as_int_counts
+from neurosim.exceptions import CodingRangeError, InputError, ShapeError, unknown_name
+
+__all__ = [
+    "CODINGS",
+    "Coding",
+    "SpikeEvents",
+    "check_coding",
+    "decode",
+    "decode_events",
+    "encode",
+    "encode_events",
+    "representable_range",
+    "time_steps_needed",
+]
+
+Coding = Literal["binary", "ternary", "bitwise", "bidirectional", "twos-complement"]
+CODINGS: tuple[str, ...] = ("binary", "ternary", "bitwise", "bidirectional", "twos-complement")
+_UNSIGNED = frozenset({"binary", "bitwise"})
+_UNARY = frozenset({"binary", "ternary"})
+
+
+def check_coding(coding: str) -> str:
+    """Return ``coding`` if it names a coder, else raise :class:`NotFoundError` listing them."""
+    if coding not in CODINGS:
+        raise unknown_name("spike coding", str(coding), CODINGS)
+    return coding
+
+
+def _bit_length(n: int) -> int:
+    return int(n).bit_length()
+
+
+def time_steps_needed(counts: np.ndarray, coding: str) -> int:
+    """Number of time steps the coder needs for ``counts`` (the Int2Spike rule, at least 1)."""
+    check_coding(coding)
+    counts = as_int_counts(counts)
+    _check_sign(counts, coding)
+    peak = int(np.abs(counts).max(initial=0))
+    if coding in _UNARY:
+        return max(1, peak)
+    if coding == "twos-complement":
+        return max(2, _bit_length(peak) + 1)
+    return max(1, _bit_length(peak))
+
+
+def representable_range(coding: str, time_steps: int) -> tuple[int, int]:
+    """Smallest and largest count the coder can represent in ``time_steps`` steps."""
+    check_coding(coding)
+    t = int(time_steps)
+    if t < 1:
+        raise InputError(f"'time_steps' must be >= 1 (got {time_steps!r})")
+    if coding == "binary":
+        return 0, t
+    if coding == "ternary":
+        return -t, t
+    if coding == "bitwise":
+        return 0, 2**t - 1
+    if coding == "bidirectional":
+        return -(2**t - 1), 2**t - 1
+    if t < 2:
+        raise InputError(f"two's complement needs 'time_steps' >= 2 (got {t})")
+    return -(2 ** (t - 1)), 2 ** (t - 1) - 1
+
+
+def _check_sign(counts: np.ndarray, coding: str) -> None:
+    if coding in _UNSIGNED and counts.size and counts.min() < 0:
+        raise CodingRangeError(
+            f"coding {coding!r} is unsigned but 'counts' holds negative values (min {counts.min()}); "
+            "use 'ternary', 'bidirectional' or 'twos-complement' for signed counts"
+        )
+
+
+def _resolve_steps(counts: np.ndarray, coding: str, time_steps: int | None) -> int:
+    needed = time_steps_needed(counts, coding)
+    if time_steps is None:
+        return needed
+    if isinstance(time_steps, bool) or int(time_steps) != time_steps:
+        raise InputError(f"'time_steps' must be an integer (got {time_steps!r})")
+    lo, hi = representable_range(coding, int(time_steps))
+    if counts.size and (counts.min() < lo or counts.max() > hi):
+        raise CodingRangeError(
+            f"'counts' span [{counts.min()}, {counts.max()}] but {coding!r} coding in "
+            f"{time_steps} steps represents [{lo}, {hi}]; use time_steps >= {needed} or None"
+        )
+    return int(time_steps)
+
+
+def _place_values(coding: str, t_steps: int) -> np.ndarray:
+    """Signed place value of each time step (int64, length T)."""
+    if coding in _UNARY:
+        return np.ones(t_steps, dtype=np.int64)
+    values = np.left_shift(np.int64(1), np.arange(t_steps - 1, -1, -1, dtype=np.int64))
+    if coding == "twos-complement":
+        values[0] = -values[0]
+    return values
+
+
+def encode(counts: np.ndarray, coding: str, *, time_steps: int | None = None) -> np.ndarray:
+    """Dense spike train of integer ``counts``.
+
+    Parameters
+    ----------
+    counts : array_like of integers, any shape
+        Spike counts; floats are accepted only if they hold whole numbers.
+    coding : {"binary", "ternary", "bitwise", "bidirectional", "twos-complement"}
+    time_steps : int, optional
+        Fixed number of steps T; default is the minimum over the whole tensor (Int2Spike rule).
+
+    Returns
+    -------
+    numpy.ndarray of int8, shape (T, *counts.shape)
+        Spikes in {0, 1} or {-1, 0, 1} depending on the coder.
+
+    Raises
+    ------
+    CodingRangeError
+        Negative counts for an unsigned coder, or counts that do not fit in ``time_steps``.
+    """
+    check_coding(coding)
+    counts = as_int_counts(counts)
+    _check_sign(counts, coding)
+    t_steps = _resolve_steps(counts, coding, time_steps)
+    steps = np.arange(t_steps, dtype=np.int64).reshape((t_steps,) + (1,) * counts.ndim)
+    if coding in _UNARY:
+        fire = np.abs(counts)[None] > steps
+        return (fire * np.sign(counts)[None]).astype(np.int8)
+    shifts = t_steps - 1 - steps
+    if coding == "twos-complement":
+        unsigned = counts & ((1 << t_steps) - 1)
+        return ((unsigned[None] >> shifts) & 1).astype(np.int8)
+    bits = (np.abs(counts)[None] >> shifts) & 1
+    return (bits * np.sign(counts)[None]).astype(np.int8)
+
+
+def decode(train: np.ndarray, coding: str) -> np.ndarray:
+    """Counts from a dense spike train made by :func:`encode` (exact inverse).
+
+    Raises
+    ------
+    CodingRangeError
+        Spike values outside the coder's alphabet, or mixed polarities in one neuron of a
+        sign-magnitude code.
+    """
+    check_coding(coding)
+    train = np.asarray(train)
+    if train.dtype.kind not in "iub":
+        raise InputError(f"'train' must be an integer array (got dtype {train.dtype})")
+    if train.ndim < 1 or train.shape[0] < 1:
+        raise ShapeError(f"'train' must have a time axis of length >= 1 (got shape {train.shape})")
+    train = train.astype(np.int64)
+    lo = 0 if coding in ("binary", "bitwise", "twos-complement") else -1
+    if train.min() < lo or train.max() > 1:
+        raise CodingRangeError(
+            f"{coding!r} spikes must lie in [{lo}, 1] (got values in [{train.min()}, {train.max()}])"
+        )
+    if coding == "bidirectional" and ((train > 0).any(axis=0) & (train < 0).any(axis=0)).any():
+        raise CodingRangeError("bidirectional spike train mixes +1 and -1 spikes in one neuron")
+    values = _place_values(coding, train.shape[0]).reshape((-1,) + (1,) * (train.ndim - 1))
+    return (train * values).sum(axis=0)
+
+
+@dataclass(frozen=True, eq=False)
+class SpikeEvents:
+    """Spike events in time-major order (parallel arrays, one entry per spike).
+
+    Attributes
+    ----------
+    t : numpy.ndarray of int32, shape (E,)
+        Time step of each spike, ascending.
+    index : numpy.ndarray of int64, shape (E,)
+        Flat (C-order) index of the spiking neuron in ``shape``; ascending within a time step.
+    sign : numpy.ndarray of int8, shape (E,)
+        Spike polarity, +1 or -1.
+    weight : numpy.ndarray of int64, shape (E,)
+        Place value of the spike: 1 (unary coders), ``2**(T-1-t)`` (bitwise), ``-2**(T-1)``
+        (sign bit of two's complement).
+    shape : tuple of int
+        Shape of the count tensor.
+    time_steps : int
+        Number of time steps T of the code.
+    coding : str
+        The coder that produced the events.
+    """
+
+    t: np.ndarray
+    index: np.ndarray
+    sign: np.ndarray
+    weight: np.ndarray
+    shape: tuple[int, ...]
+    time_steps: int
+    coding: str
+
+    def __len__(self) -> int:
+        return int(self.t.shape[0])
+
+    @property
+    def value(self) -> np.ndarray:
+        """Signed contribution ``sign * weight`` of each event (int64)."""
+        return self.sign.astype(np.int64) * self.weight
+
+    def to_dense(self) -> np.ndarray:
+        """The equivalent dense spike train, int8 of shape ``(time_steps, *shape)``."""
+        n = int(np.prod(self.shape, dtype=np.int64))
+        dense = np.zeros((self.time_steps, n), dtype=np.int8)
+        dense[self.t, self.index] = self.sign
+        return dense.reshape((self.time_steps, *self.shape))
+
+    def spike_trains(self) -> dict[int, np.ndarray]:
+        """Spike times of each neuron that fired, keyed by flat index (Brian2 ``SpikeMonitor`` view)."""
+        order = np.argsort(self.index, kind="stable")
+        idx, t = self.index[order], self.t[order]
+        cuts = np.flatnonzero(np.diff(idx)) + 1
+        return {int(i[0]): times for i, times in zip(np.split(idx, cuts), np.split(t, cuts)) if len(i)}
+
+
+@numba.njit(**njit_options())
+def _unary_events(mag, n_steps, t_out, idx_out):  # pragma: no cover - compiled
+    # Counting sort by time step: a neuron with |x| = m fires at steps 0..m-1.
+    per_step = np.zeros(n_steps + 1, dtype=np.int64)
+    for i in range(mag.shape[0]):
+        per_step[mag[i]] += 1
+    fire = np.zeros(n_steps, dtype=np.int64)
+    running = 0
+    for t in range(n_steps - 1, -1, -1):
+        running += per_step[t + 1]
+        fire[t] = running
+    cursor = np.zeros(n_steps, dtype=np.int64)
+    for t in range(1, n_steps):
+        cursor[t] = cursor[t - 1] + fire[t - 1]
+    for i in range(mag.shape[0]):
+        for t in range(mag[i]):
+            pos = cursor[t]
+            t_out[pos] = t
+            idx_out[pos] = i
+            cursor[t] = pos + 1
+
+
+@numba.njit(**njit_options())
+def _bit_events(bits_src, n_steps, t_out, idx_out):  # pragma: no cover - compiled
+    fire = np.zeros(n_steps, dtype=np.int64)
+    for i in range(bits_src.shape[0]):
+        for t in range(n_steps):
+            fire[t] += (bits_src[i] >> (n_steps - 1 - t)) & 1
+    cursor = np.zeros(n_steps, dtype=np.int64)
+    for t in range(1, n_steps):
+        cursor[t] = cursor[t - 1] + fire[t - 1]
+    for i in range(bits_src.shape[0]):
+        for t in range(n_steps):
+            if (bits_src[i] >> (n_steps - 1 - t)) & 1:
+                pos = cursor[t]
+                t_out[pos] = t
+                idx_out[pos] = i
+                cursor[t] = pos + 1
+
+
+def encode_events(counts: np.ndarray, coding: str, *, time_steps: int | None = None) -> SpikeEvents:
+    """Spike events of integer ``counts``, without forming the dense train.
+
+    Cost is proportional to the number of neurons plus the number of events. Arguments and errors
+    are those of :func:`encode`; the events are exactly the nonzero entries of ``encode(...)``.
+    """
+    check_coding(coding)
+    counts = as_int_counts(counts)
+    _check_sign(counts, coding)
+    t_steps = _resolve_steps(counts, coding, time_steps)
+    flat = np.ascontiguousarray(counts.reshape(-1))
+    if coding == "twos-complement":
+        source = flat & ((1 << t_steps) - 1)
+        n_events = int(sum(int(np.count_nonzero((source >> s) & 1)) for s in range(t_steps)))
+    else:
+        source = np.abs(flat)
+        n_events = int(source.sum()) if coding in _UNARY else int(
+            sum(int(np.count_nonzero((source >> s) & 1)) for s in range(t_steps))
+        )
+    t_out = np.empty(n_events, dtype=np.int32)
+    idx_out = np.empty(n_events, dtype=np.int64)
+    if coding in _UNARY:
+        _unary_events(source, t_steps, t_out, idx_out)
+    else:
+        _bit_events(source, t_steps, t_out, idx_out)
+    if coding == "twos-complement":
+        sign = np.ones(n_events, dtype=np.int8)
+    else:
+        sign = np.sign(flat[idx_out]).astype(np.int8)
+    weight = _place_values(coding, t_steps)[t_out]
+    return SpikeEvents(
+        t=t_out, index=idx_out, sign=sign, weight=weight,
+        shape=tuple(counts.shape), time_steps=t_steps, coding=coding,
+    )
+
+
+def decode_events(events: SpikeEvents) -> np.ndarray:
+    """Counts from a :class:`SpikeEvents` list: ``sum(sign * weight)`` per neuron."""
+    n = int(np.prod(events.shape, dtype=np.int64))
+    counts = np.zeros(n, dtype=np.int64)
+    np.add.at(counts, events.index, events.value)
+    return counts.reshape(events.shape)

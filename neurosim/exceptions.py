@@ -1,0 +1,100 @@
+"""The one exception tree of the project.
+
+Every error that neurosim, energy, analysis or reports raise on purpose derives from
+:class:`NeurosimError`, so a caller (the ``energy-report`` command line above all) can
+catch one class and print one line::
+
+    NeurosimError
+    ├── InputError (also ValueError)        bad argument values: NaN, k <= 0, wrong shape or dtype
+    │   ├── ShapeError                      array ranks or sizes that do not fit together
+    │   └── CodingRangeError                counts a spike coder cannot represent
+    ├── NotFoundError (also KeyError)       unknown model, profile, coder, table entry; lists what exists
+    ├── ConfigError                         malformed data file or configuration (names file and key)
+    ├── CheckpointError                     missing or malformed checkpoint tensor or file
+    ├── OverflowRiskError                   an integer accumulator could overflow
+    └── DependencyError (also ImportError)  an optional extra (torch, snntorch, transformers) is missing
+
+Messages name the argument, what was expected, what was given and, where there is one, the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+import difflib
+
+__all__ = [
+    "CheckpointError",
+    "CodingRangeError",
+    "ConfigError",
+    "DependencyError",
+    "InputError",
+    "NeurosimError",
+    "NotFoundError",
+    "OverflowRiskError",
+    "ShapeError",
+    "unknown_name",
+]
+
+
+class NeurosimError(Exception):
+    """Base class of every error the project raises on purpose."""
+
+
+class InputError(NeurosimError, ValueError):
+    """An argument has a value the function cannot accept."""
+
+
+class ShapeError(InputError):
+    """Array shapes or ranks do not fit together."""
+
+
+class CodingRangeError(InputError):
+    """Integer spike counts lie outside what a spike coder can represent."""
+
+
+class NotFoundError(NeurosimError, KeyError):
+    """A named thing (model, profile, coder, table entry) does not exist."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ConfigError(NeurosimError):
+    """A data file or configuration is malformed; the message names the file and key."""
+
+
+class CheckpointError(NeurosimError):
+    """A checkpoint file or tensor is missing or malformed; the message names it."""
+
+
+class OverflowRiskError(NeurosimError, ArithmeticError):
+    """An integer accumulator could overflow for the given inputs."""
+
+
+class DependencyError(NeurosimError, ImportError):
+    """An optional dependency is not installed."""
+
+
+def unknown_name(kind: str, name: str, known: Iterable[str], *, hint: str = "") -> NotFoundError:
+    """Build a :class:`NotFoundError` that lists what exists and the nearest matches.
+
+    Parameters
+    ----------
+    kind : str
+        What was looked up, e.g. ``"model"`` or ``"hardware profile"``.
+    name : str
+        The name that was asked for.
+    known : iterable of str
+        Every valid name.
+    hint : str, optional
+        Where to list them, e.g. ``"energy-report --list-profiles"``.
+    """
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    msg = f"unknown {kind} {name!r}"
+    if close:
+        msg += f"; did you mean {', '.join(repr(c) for c in close)}?"
+    msg += f" Known: {', '.join(known) if known else '(none)'}"
+    if hint:
+        msg += f" (see `{hint}`)"
+    return NotFoundError(msg)

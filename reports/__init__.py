@@ -1,0 +1,3 @@
+"""reports package (see README)."""
+
+__all__: list[str] = []
