@@ -39,7 +39,7 @@ import numpy as np
 
 from neurosim._config import njit_options
 from neurosim._validation import as_float_array, check_positive
-from neurosim.exceptions import InputError, ShapeError
+from neurosim.exceptions import InputError, OverflowRiskError, ShapeError
 
 __all__ = [
     "VTH_MAX",
@@ -102,13 +102,27 @@ def spike_counts(
     Returns
     -------
     counts : numpy.ndarray of int64, shape like ``x``
-        Signed integer spike counts. Nothing is clipped: a count is at most ``k * features`` in
-        magnitude, since ``|x_j| <= sum |x| = features * k * Vth``.
+        Signed integer spike counts. Nothing is clipped: while ``Vth`` is not clamped at ``VTH_MAX``
+        a count is at most ``k * features + 1/2`` in magnitude, since
+        ``|x_j| <= sum |x| = features * k * Vth`` and rounding adds at most 1/2.
     vth : numpy.ndarray of float64, shape (..., 1)
+
+    Raises
+    ------
+    InputError
+        NaN or inf in ``x``, ``k <= 0`` or an unknown ``rounding``.
+    OverflowRiskError
+        A count would not fit in int64 (only possible when ``Vth`` is clamped at ``VTH_MAX``).
     """
     x = as_float_array(x, "x")
     vth = adaptive_threshold(x, k)
     ratio = x / vth
+    # The upper clamp lets |x / Vth| exceed k * features; casting beyond int64 gives garbage.
+    if np.abs(ratio).max() >= 2.0**62:
+        raise OverflowRiskError(
+            f"'x' / Vth reaches {np.abs(ratio).max():.3g}, beyond int64 counts; "
+            f"|x| is too large for the threshold clamp VTH_MAX={VTH_MAX:g}"
+        )
     if rounding == "half_even":
         counts = np.rint(ratio)
     elif rounding == "half_up":
@@ -182,7 +196,10 @@ def simulate_adaptive_if(
     """
     x_steps = as_float_array(x_steps, "x_steps", min_ndim=1)
     shape = x_steps.shape[1:]
-    vth_arr = np.asarray(vth, dtype=np.float64)
+    try:
+        vth_arr = np.asarray(vth, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"'vth' must be a positive number or array (got {vth!r})") from None
     try:
         vth_arr = np.broadcast_to(vth_arr, shape)
     except ValueError:
@@ -190,14 +207,20 @@ def simulate_adaptive_if(
             f"'vth' of shape {vth_arr.shape} does not broadcast to the neuron shape {shape}"
         ) from None
     if not np.isfinite(vth_arr).all() or (vth_arr <= 0).any():
-        raise InputError("'vth' must be finite and > 0 for every neuron")
+        bad = vth_arr[~(np.isfinite(vth_arr) & (vth_arr > 0))].ravel()[0]
+        raise InputError(f"'vth' must be finite and > 0 for every neuron (got {float(bad)!r})")
     flat_x = np.ascontiguousarray(x_steps.reshape(x_steps.shape[0], -1))
     flat_vth = np.ascontiguousarray(vth_arr.reshape(-1))
     if drain_steps is None:
         worst = (np.abs(flat_x).sum(axis=0) / flat_vth).max(initial=0.0)
         drain_steps = int(np.ceil(worst)) + 1
-    elif int(drain_steps) != drain_steps or drain_steps < 0:
-        raise InputError(f"'drain_steps' must be an integer >= 0 (got {drain_steps!r})")
+    else:
+        try:
+            ok = not isinstance(drain_steps, bool) and int(drain_steps) == drain_steps >= 0
+        except (TypeError, ValueError, OverflowError):  # int(nan), int("3"), int(inf)
+            ok = False
+        if not ok:
+            raise InputError(f"'drain_steps' must be an integer >= 0 (got {drain_steps!r})")
     n_steps = flat_x.shape[0] + int(drain_steps)
     spikes = np.zeros((n_steps, flat_x.shape[1]), dtype=np.int8)
     residual = np.empty(flat_x.shape[1], dtype=np.float64)
