@@ -1,0 +1,702 @@
+r"""Event-driven W8ASpike projection: spike events times INT8 weight rows, counted as it goes.
+
+A W8ASpike linear layer (report section 3.3, eqs. 22-23; public ``W8ASpike/quant_linear.py``) computes
+
+.. math::
+
+    y_{t,o} = V_{th,t} \sum_g s_{o,g} \sum_{i \in g} q_{o,i}\, c_{t,i} + b_o,
+    \qquad (c_t, V_{th,t}) = \texttt{spike\_counts}(x_t, k)
+
+with int8 weights ``q``, per-(row, group) scales ``s`` and integer spike counts ``c``. Three paths
+compute it and must agree:
+
+``"float"``
+    ``(c * Vth) @ W_deq^T + b`` in float64, as the public code does (reference).
+``"dense"``
+    Dense integer matmul per group, ``acc[t, g, o] = sum_{i in g} q[o, i] c[t, i]`` over every input
+    channel (silent ones included), then the float scaling below.
+``"event"``
+    The counts are coded into spike events (any coder of :mod:`neurosim.coding`) and the events are
+    walked: each event (time step, channel, polarity, place value) adds ``sign * place * q[:, channel]``
+    to integer accumulators. No dense matmul is formed; silent channels cost nothing.
+
+``"event"`` equals ``"dense"`` bit for bit (identical integers, then the same float scaling kernel),
+and both match ``"float"`` to rounding error.
+
+Event-driven cost model
+-----------------------
+Weights are stored transposed, ``q_t [in, out]`` int8, so one input channel's fan-out is one
+contiguous row. By default (``merge_planes=True``) the engine walks all events of one (token, channel)
+and sums their signed place values into an integer multiplier, then adds ``multiplier * row`` once:
+one weight-row fetch per active channel. This is what event-driven hardware with bit-shift weights
+does with a bitwise spike train (each bit-plane event shifts the same fetched row by its place value
+into the accumulator); the walk still visits every event, and the tally still counts one synaptic
+operation per event and fan-out. ``merge_planes=False`` adds the row once per event (the literal
+event-by-event form, cost proportional to events x fan-out); both give the same integers.
+
+Accumulator width
+-----------------
+Per (token, group) ``|acc| <= 127 * sum_{i in g} |c_{t,i}|`` (and every partial sum too). The engine
+computes this bound from the actual counts and picks int32 when it fits, int64 otherwise, and raises
+:class:`~neurosim.exceptions.OverflowRiskError` when not even int64 would be safe. With
+``merge_planes=False`` and two's-complement coding the partial sums can be larger (the sign bit comes
+first with place value ``-2**(T-1)``), so the bound uses the unsigned code ``c mod 2**T`` there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
+
+import numba
+import numpy as np
+
+from neurosim._config import njit_options, parallel_options
+from neurosim._validation import as_float_array, as_int_counts
+from neurosim.adaptive import spike_counts
+from neurosim.coding import _check_sign, _resolve_steps, check_coding
+from neurosim.exceptions import InputError, OverflowRiskError, ShapeError, unknown_name
+from neurosim.quant import INT8_MAX, QuantizedWeight
+from neurosim.tally import BLOCK_SIZES, ProjectionTally
+
+__all__ = [
+    "DEFAULT_COLUMN_BLOCK",
+    "PATHS",
+    "Path",
+    "SpikingLinearResult",
+    "TokenEvents",
+    "accumulator_dtype",
+    "integer_accumulate",
+    "scale_accumulators",
+    "token_events",
+    "w8aspike_linear",
+]
+
+Path = Literal["float", "dense", "event"]
+PATHS: tuple[str, ...] = ("float", "dense", "event")
+
+#: Output columns per parallel work item: int32 accumulators of 1024 columns (4 KiB) stay in L1 and
+#: one group's weight block (128 rows x 1 KiB) in L2 while all tokens reuse it.
+DEFAULT_COLUMN_BLOCK = 1024
+
+_CODE_IDS = {"binary": 0, "ternary": 1, "bitwise": 2, "bidirectional": 3, "twos-complement": 4}
+_INT32_MAX = 2**31 - 1
+# int64 is declared safe only with a margin: the bound itself is evaluated in float64.
+_INT64_SAFE = 2**62
+# Refuse to materialise absurd unary trains (a count of 2**40 would be 2**40 events).
+_MAX_EVENTS = 2**31 - 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Events in token-major CSR form
+# ---------------------------------------------------------------------------------------------
+class TokenEvents(NamedTuple):
+    """Spike events of a ``[tokens, in_features]`` count matrix, token-major (CSR).
+
+    Events are ordered by token, then input channel (ascending), then time step (ascending), so the
+    events of one (token, channel) are contiguous. ``ptr[t * n_groups + g]`` is the first event of
+    token ``t`` in input group ``g``; ``ptr[-1] == E``. Sorting them by (time step, flat index
+    ``t * in_features + channel``) gives exactly :func:`neurosim.coding.encode_events` of the counts.
+
+    Attributes
+    ----------
+    ptr : int64 [tokens * n_groups + 1]
+    channel : int32 [E]       input channel of each event
+    t : int32 [E]             time step of each event
+    sign : int8 [E]           polarity, +1 or -1
+    weight : int64 [E]        place value (negative for the two's-complement sign bit)
+    tokens, in_features, n_groups, time_steps : int
+    coding : str
+    """
+
+    ptr: np.ndarray
+    channel: np.ndarray
+    t: np.ndarray
+    sign: np.ndarray
+    weight: np.ndarray
+    tokens: int
+    in_features: int
+    n_groups: int
+    time_steps: int
+    coding: str
+
+    @property
+    def token_ptr(self) -> np.ndarray:
+        """int64 [tokens + 1]: first event of each token."""
+        return self.ptr[:: self.n_groups]
+
+    @property
+    def n_events(self) -> int:
+        return int(self.channel.shape[0])
+
+
+@numba.njit(**njit_options())
+def _n_channel_events(v, code, n_steps):  # pragma: no cover - compiled
+    if code == 0 or code == 1:
+        return abs(v)
+    if code == 4:
+        u = v & ((np.int64(1) << n_steps) - 1)
+    else:
+        u = abs(v)
+    n = 0
+    while u:
+        u &= u - 1
+        n += 1
+    return n
+
+
+@numba.njit(**parallel_options())
+def _count_token_events(counts, code, n_steps, bounds, n_ev):  # pragma: no cover - compiled
+    n_tok = counts.shape[0]
+    n_groups = bounds.shape[0] - 1
+    for tok in numba.prange(n_tok):
+        for g in range(n_groups):
+            s = 0
+            for ch in range(bounds[g], bounds[g + 1]):
+                v = counts[tok, ch]
+                if v != 0:
+                    s += _n_channel_events(v, code, n_steps)
+            n_ev[tok * n_groups + g] = s
+
+
+@numba.njit(**parallel_options())
+def _fill_token_events(counts, code, n_steps, ptr, chan, t_out, sign, weight):  # pragma: no cover
+    n_tok, n_in = counts.shape
+    n_groups = (ptr.shape[0] - 1) // n_tok
+    top = np.int64(1) << (n_steps - 1)
+    for tok in numba.prange(n_tok):
+        e = ptr[tok * n_groups]
+        for ch in range(n_in):
+            v = counts[tok, ch]
+            if v == 0:
+                continue
+            if code == 0 or code == 1:
+                sg = 1 if v > 0 else -1
+                for st in range(abs(v)):
+                    chan[e] = ch
+                    t_out[e] = st
+                    sign[e] = sg
+                    weight[e] = 1
+                    e += 1
+            elif code == 4:
+                u = v & ((np.int64(1) << n_steps) - 1)
+                for st in range(n_steps):
+                    if (u >> (n_steps - 1 - st)) & 1:
+                        chan[e] = ch
+                        t_out[e] = st
+                        sign[e] = 1
+                        weight[e] = -top if st == 0 else (np.int64(1) << (n_steps - 1 - st))
+                        e += 1
+            else:
+                sg = 1 if v > 0 else -1
+                u = abs(v)
+                for st in range(n_steps):
+                    if (u >> (n_steps - 1 - st)) & 1:
+                        chan[e] = ch
+                        t_out[e] = st
+                        sign[e] = sg
+                        weight[e] = np.int64(1) << (n_steps - 1 - st)
+                        e += 1
+
+
+def _as_counts_2d(counts: Any, in_features: int | None = None) -> tuple[np.ndarray, tuple[int, ...]]:
+    arr = as_int_counts(counts, "counts")
+    if arr.ndim < 1:
+        raise ShapeError(f"'counts' must have at least 1 dimension [..., in_features] (got shape {arr.shape})")
+    if in_features is not None and arr.shape[-1] != in_features:
+        raise ShapeError(
+            f"'counts' has {arr.shape[-1]} input channels in its last axis but the weight has "
+            f"in_features={in_features}"
+        )
+    return np.ascontiguousarray(arr.reshape(-1, arr.shape[-1])), arr.shape[:-1]
+
+
+def _bounds(in_features: int, group_size: int | None) -> np.ndarray:
+    size = in_features if group_size is None else int(group_size)
+    n_groups = -(-in_features // size)
+    return np.minimum(np.arange(n_groups + 1, dtype=np.int64) * size, in_features)
+
+
+def token_events(
+    counts: Any,
+    coding: str = "bidirectional",
+    *,
+    time_steps: int | None = None,
+    group_size: int | None = None,
+) -> TokenEvents:
+    """Code integer ``counts`` into spike events, grouped per token (CSR, see :class:`TokenEvents`).
+
+    Parameters
+    ----------
+    counts : array_like of int, shape (..., in_features)
+        Spike counts; leading axes are flattened into tokens.
+    coding : str
+        One of :data:`neurosim.coding.CODINGS`.
+    time_steps : int, optional
+        Fixed number of time steps; default: the minimum for the whole tensor (Int2Spike rule).
+    group_size : int or None
+        Input channels per pointer group (``ptr`` has one entry per token and group).
+
+    Returns
+    -------
+    TokenEvents
+        The same events as :func:`neurosim.coding.encode_events` (same T, time steps, signs and
+        place values), in token-major order. Cost: one pass over the counts plus one per event.
+
+    Raises
+    ------
+    CodingRangeError
+        Signed counts with an unsigned coder, or counts that do not fit ``time_steps``.
+    NotFoundError
+        Unknown ``coding``.
+    InputError
+        A unary code that would need more than 2**31 events.
+    """
+    check_coding(coding)
+    c2, _ = _as_counts_2d(counts)
+    _check_sign(c2, coding)
+    n_steps = _resolve_steps(c2, coding, time_steps)
+    code = _CODE_IDS[coding]
+    if code in (0, 1):
+        total = float(np.abs(c2).sum(dtype=np.float64))
+        if total > _MAX_EVENTS:
+            raise InputError(
+                f"{coding!r} coding of 'counts' needs {total:.3g} events (one per unit of count), more "
+                f"than the {_MAX_EVENTS} the engine materialises; use a bitwise coder"
+            )
+    bounds = _bounds(c2.shape[1], group_size)
+    n_groups = bounds.shape[0] - 1
+    n_ev = np.empty(c2.shape[0] * n_groups, dtype=np.int64)
+    _count_token_events(c2, code, n_steps, bounds, n_ev)
+    ptr = np.zeros(n_ev.shape[0] + 1, dtype=np.int64)
+    np.cumsum(n_ev, out=ptr[1:])
+    n_events = int(ptr[-1])
+    chan = np.empty(n_events, dtype=np.int32)
+    t_out = np.empty(n_events, dtype=np.int32)
+    sign = np.empty(n_events, dtype=np.int8)
+    weight = np.empty(n_events, dtype=np.int64)
+    _fill_token_events(c2, code, n_steps, ptr, chan, t_out, sign, weight)
+    return TokenEvents(ptr, chan, t_out, sign, weight, c2.shape[0], c2.shape[1], n_groups, n_steps, coding)
+
+
+# ---------------------------------------------------------------------------------------------
+# Accumulator width
+# ---------------------------------------------------------------------------------------------
+def accumulator_dtype(counts: Any, group_size: int | None, *, coding: str = "bidirectional",
+                      time_steps: int | None = None, merge_planes: bool = True) -> np.dtype:
+    """Narrowest safe accumulator dtype (int32 or int64) for ``counts`` against int8 weights.
+
+    The bound is ``127 * sum_{i in g} |c_{t,i}|`` per (token, group), maximised over both; with
+    ``merge_planes=False`` and two's-complement coding, ``|c|`` is replaced by ``c mod 2**T`` since
+    events are added one by one and the sign bit comes first.
+
+    Raises
+    ------
+    OverflowRiskError
+        The bound exceeds what int64 holds safely (2**62).
+    """
+    c2, _ = _as_counts_2d(counts)
+    mag = np.abs(c2)
+    if coding == "twos-complement" and not merge_planes:
+        n_steps = _resolve_steps(c2, coding, time_steps)
+        mag = c2 & ((1 << n_steps) - 1)
+    bounds = _bounds(c2.shape[1], group_size)
+    # float64 sums cannot wrap; their relative error (< 1e-12 here) is covered by the 2**62 margin.
+    per_group = np.add.reduceat(mag.astype(np.float64), bounds[:-1], axis=1)
+    worst = INT8_MAX * float(per_group.max(initial=0.0))
+    if worst <= _INT32_MAX * (1 - 1e-9):
+        return np.dtype(np.int32)
+    if worst <= _INT64_SAFE:
+        return np.dtype(np.int64)
+    raise OverflowRiskError(
+        f"integer accumulators could overflow: 127 * sum|counts| over one input group reaches "
+        f"{worst:.3g}, beyond the int64 safety limit 2**62 ~ {float(_INT64_SAFE):.3g}; the spike counts "
+        "are far outside any activation range (check k and the activations)"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernels
+# ---------------------------------------------------------------------------------------------
+@numba.njit(**njit_options())
+def _scale_group(y, tok, o0, acc_row, scales_t, g):  # pragma: no cover - compiled
+    # The one float scaling step shared by the dense and event kernels: identical integers in,
+    # identical float operations in the same order, hence bit-identical outputs.
+    for o in range(acc_row.shape[0]):
+        y[tok, o0 + o] += scales_t[g, o0 + o] * acc_row[o]
+
+
+@numba.njit(**njit_options())
+def _row_add(acc_row, mult, qrow):  # pragma: no cover - compiled
+    # mult is already of the accumulator's dtype, so the loop stays in that width (SIMD-friendly).
+    for o in range(acc_row.shape[0]):
+        acc_row[o] += mult * qrow[o]
+
+
+@numba.njit(**parallel_options())
+def _event_kernel(ptr, chan, sign, weight, q_t, scales_t, n_tok, block, merge,
+                  write_acc, acc_out, y):  # pragma: no cover - compiled
+    n_out = q_t.shape[1]
+    n_groups = scales_t.shape[0]
+    n_blocks = (n_out + block - 1) // block
+    for b in numba.prange(n_blocks):
+        o0 = b * block
+        o1 = min(n_out, o0 + block)
+        acc_row = np.zeros(o1 - o0, dtype=acc_out.dtype)
+        mult = np.zeros(1, dtype=acc_out.dtype)
+        for g in range(n_groups):
+            for tok in range(n_tok):
+                acc_row[:] = 0
+                e = ptr[tok * n_groups + g]
+                e_end = ptr[tok * n_groups + g + 1]
+                while e < e_end:
+                    ch = chan[e]
+                    m = np.int64(sign[e]) * weight[e]
+                    e += 1
+                    if merge:
+                        # all bit-plane events of this (token, channel): one row fetch, shifted sum
+                        while e < e_end and chan[e] == ch:
+                            m += np.int64(sign[e]) * weight[e]
+                            e += 1
+                    mult[0] = m
+                    _row_add(acc_row, mult[0], q_t[ch, o0:o1])
+                if write_acc:
+                    acc_out[tok, g, o0:o1] = acc_row
+                else:
+                    _scale_group(y, tok, o0, acc_row, scales_t, g)
+
+
+@numba.njit(**parallel_options())
+def _dense_kernel(counts, bounds, q_t, scales_t, block, write_acc, acc_out, y):  # pragma: no cover
+    n_tok = counts.shape[0]
+    n_out = q_t.shape[1]
+    n_groups = scales_t.shape[0]
+    n_blocks = (n_out + block - 1) // block
+    for b in numba.prange(n_blocks):
+        o0 = b * block
+        o1 = min(n_out, o0 + block)
+        acc_row = np.zeros(o1 - o0, dtype=acc_out.dtype)
+        mult = np.zeros(1, dtype=acc_out.dtype)
+        for g in range(n_groups):
+            for tok in range(n_tok):
+                acc_row[:] = 0
+                # every channel of the group, silent or not: a dense integer matmul
+                for ch in range(bounds[g], bounds[g + 1]):
+                    mult[0] = counts[tok, ch]
+                    _row_add(acc_row, mult[0], q_t[ch, o0:o1])
+                if write_acc:
+                    acc_out[tok, g, o0:o1] = acc_row
+                else:
+                    _scale_group(y, tok, o0, acc_row, scales_t, g)
+
+
+@numba.njit(**njit_options())
+def _tally_kernel(tok_ptr, chan, t_ev, sign, block_sizes, ebs, active, seen):  # pragma: no cover
+    # Events are sorted by channel within a token, so distinct rows and blocks are value changes.
+    nonzero = 0
+    n_b = block_sizes.shape[0]
+    prev_blk = np.empty(n_b, dtype=np.int64)
+    for tok in range(tok_ptr.shape[0] - 1):
+        prev = -1
+        prev_blk[:] = -1
+        for e in range(tok_ptr[tok], tok_ptr[tok + 1]):
+            ch = chan[e]
+            if sign[e] > 0:
+                ebs[t_ev[e], 0] += 1
+            else:
+                ebs[t_ev[e], 1] += 1
+            if ch != prev:
+                prev = ch
+                nonzero += 1
+                seen[ch] = True
+                for j in range(n_b):
+                    blk = ch // block_sizes[j]
+                    if blk != prev_blk[j]:
+                        prev_blk[j] = blk
+                        active[j] += 1
+    return nonzero
+
+
+# ---------------------------------------------------------------------------------------------
+# Public wrappers
+# ---------------------------------------------------------------------------------------------
+def _check_path(path: str, allowed: tuple[str, ...] = PATHS) -> str:
+    if path not in allowed:
+        raise unknown_name("projection path", str(path), allowed)
+    return path
+
+
+def _check_weight(weight: Any) -> QuantizedWeight:
+    if not isinstance(weight, QuantizedWeight):
+        raise InputError(
+            f"'weight' must be a neurosim.quant.QuantizedWeight (got {type(weight).__name__}); "
+            "build one with quantize_weight() or quantized_from_checkpoint()"
+        )
+    return weight
+
+
+def _tally(ev: TokenEvents, c2: np.ndarray, out_features: int, name: str) -> ProjectionTally:
+    n_tok, n_in = c2.shape
+    block_sizes = np.asarray(BLOCK_SIZES, dtype=np.int64)
+    ebs = np.zeros((ev.time_steps, 2), dtype=np.int64)
+    active = np.zeros(block_sizes.shape[0], dtype=np.int64)
+    seen = np.zeros(n_in, dtype=np.bool_)
+    nonzero = int(_tally_kernel(ev.token_ptr, ev.channel, ev.t, ev.sign, block_sizes, ebs, active, seen))
+    rows_batch = int(seen.sum())
+    n_events = ev.n_events
+    return ProjectionTally(
+        name=name,
+        tokens=n_tok,
+        input_slots=n_tok * n_in,
+        in_features=n_in,
+        out_features=out_features,
+        dense_macs=n_tok * n_in * out_features,
+        spike_events=n_events,
+        synaptic_ops=n_events * out_features,
+        nonzero_inputs=nonzero,
+        sum_abs_counts=int(np.abs(c2).sum(dtype=np.int64)),  # < 2**62 once accumulator_dtype passed
+        silent_inputs=n_tok * n_in - nonzero,
+        rows_fetched_token=nonzero,
+        rows_fetched_batch=rows_batch,
+        weight_bytes_touched=rows_batch * out_features * np.dtype(np.int8).itemsize,
+        time_steps=ev.time_steps,
+        events_by_step=ebs,
+        active_blocks={int(b): int(a) for b, a in zip(BLOCK_SIZES, active)},
+        coding=ev.coding,
+    )
+
+
+def _check_block(block: Any) -> int:
+    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
+        raise InputError(f"'column_block' must be a positive integer (got {block!r})")
+    return int(block)
+
+
+def _run_integer(c2: np.ndarray, ev: TokenEvents, weight: QuantizedWeight, path: str,
+                 acc_dtype: np.dtype, *, write_acc: bool, merge_planes: bool,
+                 column_block: int) -> np.ndarray:
+    n_tok = c2.shape[0]
+    if write_acc:
+        out = np.empty((n_tok, weight.n_groups, weight.out_features), dtype=acc_dtype)
+        y = np.zeros((1, 1), dtype=np.float64)
+        acc_out = out
+    else:
+        out = np.zeros((n_tok, weight.out_features), dtype=np.float64)
+        y = out
+        acc_out = np.zeros((1, 1, 1), dtype=acc_dtype)  # carries the dtype only
+    if path == "event":
+        _event_kernel(ev.ptr, ev.channel, ev.sign, ev.weight, weight.q_t, weight.scales_t, n_tok,
+                      column_block, merge_planes, write_acc, acc_out, y)
+    else:
+        _dense_kernel(c2, weight.group_bounds, weight.q_t, weight.scales_t, column_block,
+                      write_acc, acc_out, y)
+    return out
+
+
+def integer_accumulate(
+    counts: Any,
+    weight: QuantizedWeight,
+    *,
+    coding: str = "bidirectional",
+    path: Path = "event",
+    time_steps: int | None = None,
+    name: str = "linear",
+    merge_planes: bool = True,
+    column_block: int = DEFAULT_COLUMN_BLOCK,
+) -> tuple[np.ndarray, ProjectionTally]:
+    """Per-group integer accumulators of a W8ASpike projection, before any scaling.
+
+    Parameters
+    ----------
+    counts : array_like of int, shape (..., in_features)
+        Signed integer spike counts (e.g. from :func:`neurosim.adaptive.spike_counts`).
+    weight : QuantizedWeight
+        INT8 weights ``[out_features, in_features]`` with their scale groups.
+    coding : str, default "bidirectional"
+        Spike coder used to turn counts into events (also sets the tally's time steps).
+    path : {"event", "dense"}
+        ``"event"`` walks the spike events; ``"dense"`` is the dense integer matmul. Identical results.
+    time_steps : int, optional
+        Fixed number of time steps of the code (default: the minimum for ``counts``).
+    name : str
+        Name put in the tally.
+    merge_planes : bool, default True
+        Event path only: sum the place values of one (token, channel)'s events and fetch its weight
+        row once (see module docstring), or add the row once per event when False.
+    column_block : int
+        Output columns per parallel work item (tuning only; results do not depend on it).
+
+    Returns
+    -------
+    acc : numpy.ndarray of int32 or int64, shape (tokens, n_groups, out_features)
+        ``acc[t, g, o] = sum_{i in g} q[o, i] * counts[t, i]``; tokens = product of leading axes.
+        int32 when the bound ``127 * sum_{i in g}|counts|`` fits, else int64.
+    tally : ProjectionTally
+        Event counts of the projection (identical for both paths).
+
+    Raises
+    ------
+    OverflowRiskError
+        Even int64 accumulators could overflow.
+    CodingRangeError
+        Signed counts with an unsigned coder, or counts that do not fit ``time_steps``.
+    ShapeError, InputError, NotFoundError
+        Counts that do not match ``weight.in_features``, non-integer counts, unknown path or coding.
+    """
+    _check_path(path, ("dense", "event"))
+    check_coding(coding)
+    weight = _check_weight(weight)
+    column_block = _check_block(column_block)
+    c2, _ = _as_counts_2d(counts, weight.in_features)
+    acc_dtype = accumulator_dtype(c2, weight.group_size, coding=coding, time_steps=time_steps,
+                                  merge_planes=merge_planes or path == "dense")
+    ev = token_events(c2, coding, time_steps=time_steps, group_size=weight.group_size)
+    acc = _run_integer(c2, ev, weight, path, acc_dtype, write_acc=True, merge_planes=merge_planes,
+                       column_block=column_block)
+    return acc, _tally(ev, c2, weight.out_features, name)
+
+
+def scale_accumulators(acc: np.ndarray, weight: QuantizedWeight, vth: Any, bias: Any = None) -> np.ndarray:
+    """Float output ``vth * sum_g scales[o, g] * acc[t, g, o] + bias`` from integer accumulators.
+
+    Uses the same summation order as the fused kernels of :func:`w8aspike_linear` (groups in order,
+    then ``* vth``, then ``+ bias``), so it reproduces their output bit for bit.
+
+    Parameters
+    ----------
+    acc : int array, shape (tokens, n_groups, out_features)
+    weight : QuantizedWeight
+    vth : array_like, shape (tokens, 1) or broadcastable
+    bias : array_like, shape (out_features,), optional
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (tokens, out_features)
+    """
+    weight = _check_weight(weight)
+    acc = np.asarray(acc)
+    if acc.ndim != 3 or acc.shape[1:] != (weight.n_groups, weight.out_features):
+        raise ShapeError(
+            f"'acc' must have shape (tokens, {weight.n_groups}, {weight.out_features}) "
+            f"(got {acc.shape})"
+        )
+    y = np.zeros((acc.shape[0], weight.out_features), dtype=np.float64)
+    for g in range(weight.n_groups):
+        y += weight.scales_t[g] * acc[:, g, :]
+    y = y * np.asarray(vth, dtype=np.float64).reshape(-1, 1)
+    if bias is not None:
+        y = y + _check_bias(bias, weight.out_features)
+    return y
+
+
+def _check_bias(bias: Any, out_features: int) -> np.ndarray:
+    b = as_float_array(bias, "bias")
+    if b.shape != (out_features,):
+        raise ShapeError(f"'bias' must have shape ({out_features},) (got {b.shape})")
+    return b
+
+
+@dataclass(frozen=True, eq=False)
+class SpikingLinearResult:
+    """Output of :func:`w8aspike_linear`.
+
+    Attributes
+    ----------
+    output : numpy.ndarray of float64, shape (..., out_features)
+        Projection output, same leading axes as ``x``.
+    tally : ProjectionTally
+        Event counts of the call (all paths tally the same events).
+    counts : numpy.ndarray of int64, shape (..., in_features)
+        Integer spike counts ``round(x / vth)``.
+    vth : numpy.ndarray of float64, shape (..., 1)
+        Per-token adaptive threshold.
+    """
+
+    output: np.ndarray
+    tally: ProjectionTally
+    counts: np.ndarray
+    vth: np.ndarray
+
+
+def w8aspike_linear(
+    x: Any,
+    weight: QuantizedWeight,
+    bias: Any = None,
+    *,
+    k: float = 3.0,
+    coding: str = "bidirectional",
+    path: Path = "event",
+    name: str = "linear",
+    time_steps: int | None = None,
+    merge_planes: bool = True,
+    column_block: int = DEFAULT_COLUMN_BLOCK,
+) -> SpikingLinearResult:
+    """W8ASpike linear projection: adaptive-threshold spikes times INT8 weights (+ float bias).
+
+    Parameters
+    ----------
+    x : array_like of float, shape (..., in_features)
+        Input activations (finite); one adaptive threshold per token (last axis).
+    weight : QuantizedWeight
+        INT8 weights ``[out_features, in_features]``.
+    bias : array_like of float, shape (out_features,), optional
+        Float bias, added after scaling (kept in floating point as released).
+    k : float, default 3.0
+        Threshold divisor, ``Vth = mean|x| / k``; > 0.
+    coding : str, default "bidirectional"
+        Spike coder (see :data:`neurosim.coding.CODINGS`).
+    path : {"event", "dense", "float"}
+        How to compute (see module docstring); all paths return the same tally.
+    name : str
+        Projection name for the tally.
+    time_steps : int, optional
+        Fixed code length; default the minimum for this call's counts.
+    merge_planes, column_block
+        See :func:`integer_accumulate`.
+
+    Returns
+    -------
+    SpikingLinearResult
+
+    Raises
+    ------
+    InputError
+        Non-finite ``x``, ``k <= 0``, ``weight`` not a QuantizedWeight.
+    ShapeError
+        ``x.shape[-1] != weight.in_features`` or a bias of the wrong shape.
+    NotFoundError
+        Unknown ``path`` or ``coding``.
+    CodingRangeError
+        Signed counts with an unsigned coder (``binary``, ``bitwise``), or counts beyond ``time_steps``.
+    OverflowRiskError
+        Integer accumulators could overflow (not reachable from finite activations in practice).
+    """
+    _check_path(path)
+    check_coding(coding)
+    weight = _check_weight(weight)
+    column_block = _check_block(column_block)
+    x = as_float_array(x, "x")
+    if x.shape[-1] != weight.in_features:
+        raise ShapeError(
+            f"'x' has {x.shape[-1]} features in its last axis but the weight has "
+            f"in_features={weight.in_features} (weight shape {weight.q.shape})"
+        )
+    b = None if bias is None else _check_bias(bias, weight.out_features)
+    counts, vth = spike_counts(x, k)
+    c2 = np.ascontiguousarray(counts.reshape(-1, weight.in_features))
+    vth2 = vth.reshape(-1, 1)
+    ev = token_events(c2, coding, time_steps=time_steps, group_size=weight.group_size)
+    if path == "float":
+        y = (c2 * vth2) @ weight.dequantize().T
+    else:
+        acc_dtype = accumulator_dtype(c2, weight.group_size, coding=coding, time_steps=time_steps,
+                                      merge_planes=merge_planes or path == "dense")
+        y = _run_integer(c2, ev, weight, path, acc_dtype, write_acc=False,
+                         merge_planes=merge_planes, column_block=column_block)
+        y *= vth2
+    if b is not None:
+        y += b
+    tally = _tally(ev, c2, weight.out_features, name)
+    return SpikingLinearResult(
+        output=y.reshape(*x.shape[:-1], weight.out_features), tally=tally, counts=counts, vth=vth,
+    )
