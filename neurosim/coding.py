@@ -53,6 +53,8 @@ Coding = Literal["binary", "ternary", "bitwise", "bidirectional", "twos-compleme
 CODINGS: tuple[str, ...] = ("binary", "ternary", "bitwise", "bidirectional", "twos-complement")
 _UNSIGNED = frozenset({"binary", "bitwise"})
 _UNARY = frozenset({"binary", "ternary"})
+# Place values 2**(T-1) must fit in int64, and numba/NumPy shifts by >= 64 bits are undefined.
+_MAX_BIT_STEPS = 63
 
 
 def check_coding(coding: str) -> str:
@@ -66,23 +68,43 @@ def _bit_length(n: int) -> int:
     return int(n).bit_length()
 
 
+def _as_steps(time_steps: object) -> int:
+    """``time_steps`` as an int, or :class:`InputError` (no bare ValueError from ``int()``)."""
+    try:
+        ok = not isinstance(time_steps, bool) and int(time_steps) == time_steps  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise InputError(f"'time_steps' must be an integer (got {time_steps!r})")
+    return int(time_steps)  # type: ignore[call-overload]
+
+
 def time_steps_needed(counts: np.ndarray, coding: str) -> int:
     """Number of time steps the coder needs for ``counts`` (the Int2Spike rule, at least 1)."""
     check_coding(coding)
     counts = as_int_counts(counts)
     _check_sign(counts, coding)
+    if counts.size and counts.min() == np.iinfo(np.int64).min:
+        # np.abs would wrap to a negative peak and the code would be silently wrong.
+        raise CodingRangeError("'counts' holds -2**63, whose magnitude does not fit in int64")
     peak = int(np.abs(counts).max(initial=0))
     if coding in _UNARY:
         return max(1, peak)
-    if coding == "twos-complement":
-        return max(2, _bit_length(peak) + 1)
-    return max(1, _bit_length(peak))
+    steps = max(2, _bit_length(peak) + 1) if coding == "twos-complement" else max(1, _bit_length(peak))
+    if steps > _MAX_BIT_STEPS:
+        raise CodingRangeError(
+            f"{coding!r} coding of 'counts' with max |count| {peak} needs {steps} time steps; "
+            f"at most {_MAX_BIT_STEPS} fit int64 place values"
+        )
+    return steps
 
 
 def representable_range(coding: str, time_steps: int) -> tuple[int, int]:
     """Smallest and largest count the coder can represent in ``time_steps`` steps."""
     check_coding(coding)
-    t = int(time_steps)
+    t = _as_steps(time_steps)
+    if t > _MAX_BIT_STEPS and coding not in _UNARY:
+        raise InputError(f"'time_steps' must be <= {_MAX_BIT_STEPS} for {coding!r} coding (got {t})")
     if t < 1:
         raise InputError(f"'time_steps' must be >= 1 (got {time_steps!r})")
     if coding == "binary":
@@ -110,9 +132,8 @@ def _resolve_steps(counts: np.ndarray, coding: str, time_steps: int | None) -> i
     needed = time_steps_needed(counts, coding)
     if time_steps is None:
         return needed
-    if isinstance(time_steps, bool) or int(time_steps) != time_steps:
-        raise InputError(f"'time_steps' must be an integer (got {time_steps!r})")
-    lo, hi = representable_range(coding, int(time_steps))
+    time_steps = _as_steps(time_steps)
+    lo, hi = representable_range(coding, time_steps)
     if counts.size and (counts.min() < lo or counts.max() > hi):
         raise CodingRangeError(
             f"'counts' span [{counts.min()}, {counts.max()}] but {coding!r} coding in "
@@ -183,6 +204,8 @@ def decode(train: np.ndarray, coding: str) -> np.ndarray:
         raise InputError(f"'train' must be an integer array (got dtype {train.dtype})")
     if train.ndim < 1 or train.shape[0] < 1:
         raise ShapeError(f"'train' must have a time axis of length >= 1 (got shape {train.shape})")
+    if train.size == 0:
+        raise ShapeError(f"'train' must not be empty (got shape {train.shape})")
     train = train.astype(np.int64)
     lo = 0 if coding in ("binary", "bitwise", "twos-complement") else -1
     if train.min() < lo or train.max() > 1:

@@ -63,6 +63,7 @@ def test_threshold_clamps_at_both_ends() -> None:
     assert (VTH_MIN, VTH_MAX) == (1e-5, 1e4)
 
 
+@pytest.mark.torch
 def test_threshold_matches_public_torch_code() -> None:
     torch = pytest.importorskip("torch")
     x = _random_x(3, (4, 64)) * np.array([[1e-7], [1.0], [1e5], [1e7]])
@@ -85,6 +86,7 @@ def _tie_input(numerators: list[int], exponent: int) -> tuple[np.ndarray, float]
     return r * 2.0**exponent, k
 
 
+@pytest.mark.torch
 def test_half_even_matches_torch_round_on_random_data_and_exact_ties() -> None:
     torch = pytest.importorskip("torch")
     for seed in SEEDS:
