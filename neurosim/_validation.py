@@ -29,7 +29,9 @@ def as_float_array(x: Any, name: str, *, min_ndim: int = 1, dtype: type = np.flo
         raise ShapeError(f"{name!r} must have at least {min_ndim} dimension(s) (got shape {arr.shape})")
     if arr.size == 0:
         raise ShapeError(f"{name!r} must not be empty (got shape {arr.shape})")
-    arr = arr.astype(dtype, copy=False)
+    # values beyond the target dtype's range become inf here and are reported just below
+    with np.errstate(over="ignore"):
+        arr = arr.astype(dtype, copy=False)
     if not np.isfinite(arr).all():
         n_nan = int(np.isnan(arr).sum())
         n_inf = int(np.isinf(arr).sum())
