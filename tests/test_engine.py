@@ -1,0 +1,370 @@
+"""Event-driven W8ASpike projection (neurosim.engine) against a slow naive twin and hand counts."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+import numpy as np
+import pytest
+
+from neurosim.coding import CODINGS, encode_events
+from neurosim.engine import (
+    accumulator_dtype,
+    integer_accumulate,
+    scale_accumulators,
+    token_events,
+    w8aspike_linear,
+)
+from neurosim.exceptions import (
+    CodingRangeError,
+    InputError,
+    NotFoundError,
+    OverflowRiskError,
+    ShapeError,
+)
+from neurosim.quant import QuantizedWeight, quantize_weight
+from neurosim.tally import BLOCK_SIZES
+
+SIGNED = ("ternary", "bidirectional", "twos-complement")
+UNSIGNED = ("binary", "bitwise")
+
+
+# ---------------------------------------------------------------------------------------------
+# Slow naive twins: pure NumPy / Python, one event at a time, from neurosim.coding.encode_events
+# ---------------------------------------------------------------------------------------------
+def naive_accumulate(counts2d, qw, coding, time_steps=None):
+    """acc[token, group, :] += sign * place * q[:, channel] for every time-major event."""
+    n_tok, n_in = counts2d.shape
+    size = n_in if qw.group_size is None else qw.group_size
+    acc = np.zeros((n_tok, qw.n_groups, qw.out_features), dtype=np.int64)
+    ev = encode_events(counts2d, coding, time_steps=time_steps)
+    q = qw.q.astype(np.int64)
+    for idx, sign, place in zip(ev.index.tolist(), ev.sign.tolist(), ev.weight.tolist()):
+        tok, ch = divmod(idx, n_in)
+        acc[tok, ch // size] += sign * place * q[:, ch]
+    return acc
+
+
+def naive_tally(counts2d, out_features, coding, time_steps=None):
+    n_tok, n_in = counts2d.shape
+    ev = encode_events(counts2d, coding, time_steps=time_steps)
+    ebs = np.zeros((ev.time_steps, 2), dtype=np.int64)
+    for t, s in zip(ev.t.tolist(), ev.sign.tolist()):
+        ebs[t, 0 if s > 0 else 1] += 1
+    active = counts2d != 0
+    blocks = {
+        b: sum(len({ch // b for ch in np.flatnonzero(active[tok])}) for tok in range(n_tok))
+        for b in BLOCK_SIZES
+    }
+    rows_batch = int(active.any(axis=0).sum())
+    return {
+        "tokens": n_tok,
+        "input_slots": n_tok * n_in,
+        "dense_macs": n_tok * n_in * out_features,
+        "spike_events": len(ev),
+        "synaptic_ops": len(ev) * out_features,
+        "nonzero_inputs": int(active.sum()),
+        "sum_abs_counts": int(np.abs(counts2d).sum()),
+        "silent_inputs": int((~active).sum()),
+        "rows_fetched_token": int(active.sum()),
+        "rows_fetched_batch": rows_batch,
+        "weight_bytes_touched": rows_batch * out_features,
+        "time_steps": ev.time_steps,
+        "events_by_step": ebs,
+        "active_blocks": blocks,
+    }
+
+
+def assert_tally_matches(tally, expected):
+    for key, value in expected.items():
+        got = getattr(tally, key)
+        if key == "events_by_step":
+            np.testing.assert_array_equal(got, value)
+        elif key == "active_blocks":
+            assert dict(got) == value
+        else:
+            assert got == value, key
+
+
+# ---------------------------------------------------------------------------------------------
+# Strategies
+# ---------------------------------------------------------------------------------------------
+@st.composite
+def projection_case(draw, codings=CODINGS):
+    coding = draw(st.sampled_from(codings))
+    n_tok = draw(st.integers(1, 4))
+    n_in = draw(st.integers(1, 40))
+    n_out = draw(st.integers(1, 20))
+    group_size = draw(st.one_of(st.none(), st.integers(1, 16)))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    peak = draw(st.sampled_from([1, 3, 9, 40]))
+    counts = rng.integers(-peak, peak + 1, size=(n_tok, n_in))
+    counts[rng.random(counts.shape) < 0.3] = 0  # silent channels
+    if coding in UNSIGNED:
+        counts = np.abs(counts)
+    qw = quantize_weight(rng.normal(size=(n_out, n_in)), group_size=group_size)
+    block = draw(st.sampled_from([1, 3, 1024]))  # several ragged column blocks, or one
+    return coding, counts, qw, block, rng
+
+
+# ---------------------------------------------------------------------------------------------
+# Event generation walks the same events as neurosim.coding
+# ---------------------------------------------------------------------------------------------
+@settings(max_examples=40, deadline=None)
+@given(case=projection_case(), extra_steps=st.integers(0, 2))
+def test_token_events_are_encode_events_in_token_order(case, extra_steps):
+    coding, counts, qw, _, _ = case
+    ref = encode_events(counts, coding)
+    steps = ref.time_steps + extra_steps
+    ref = encode_events(counts, coding, time_steps=steps)
+    ev = token_events(counts, coding, time_steps=steps, group_size=qw.group_size)
+    assert ev.time_steps == ref.time_steps and ev.n_events == len(ref)
+    tokens = np.repeat(np.arange(ev.tokens), np.diff(ev.token_ptr))
+    flat = tokens * counts.shape[1] + ev.channel
+    order = np.lexsort((flat, ev.t))  # time-major, then flat index: the order of encode_events
+    np.testing.assert_array_equal(ev.t[order], ref.t)
+    np.testing.assert_array_equal(flat[order], ref.index)
+    np.testing.assert_array_equal(ev.sign[order], ref.sign)
+    np.testing.assert_array_equal(ev.weight[order], ref.weight)
+    # group pointers split each token's events at the group boundaries
+    size = counts.shape[1] if qw.group_size is None else qw.group_size
+    for tok in range(ev.tokens):
+        for g in range(ev.n_groups):
+            lo, hi = ev.ptr[tok * ev.n_groups + g], ev.ptr[tok * ev.n_groups + g + 1]
+            assert (ev.channel[lo:hi] // size == g).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# Event == dense == naive twin, bit for bit
+# ---------------------------------------------------------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(case=projection_case(), merge=st.booleans())
+def test_event_equals_dense_equals_naive_accumulators(case, merge):
+    coding, counts, qw, block, _ = case
+    acc_e, tally_e = integer_accumulate(counts, qw, coding=coding, merge_planes=merge, column_block=block)
+    acc_d, tally_d = integer_accumulate(counts, qw, coding=coding, path="dense", column_block=block)
+    naive = naive_accumulate(counts, qw, coding)
+    assert acc_e.dtype == acc_d.dtype == np.int32  # small counts: the proven bound fits int32
+    np.testing.assert_array_equal(acc_e, naive)
+    np.testing.assert_array_equal(acc_d, naive)
+    expected = naive_tally(counts, qw.out_features, coding)
+    assert_tally_matches(tally_e, expected)
+    assert_tally_matches(tally_d, expected)
+
+
+@settings(max_examples=50, deadline=None)
+@given(case=projection_case(), k=st.sampled_from([0.5, 3.0, 8.0]), with_bias=st.booleans(),
+       merge=st.booleans())
+def test_event_output_is_bit_identical_to_dense_for_every_coder(case, k, with_bias, merge):
+    coding, counts, qw, block, rng = case
+    x = rng.laplace(size=counts.shape) * 10.0 ** rng.integers(-3, 4)
+    if coding in UNSIGNED:
+        x = np.abs(x)
+    bias = rng.normal(size=qw.out_features) if with_bias else None
+    ev = w8aspike_linear(x, qw, bias, k=k, coding=coding, merge_planes=merge, column_block=block)
+    de = w8aspike_linear(x, qw, bias, k=k, coding=coding, path="dense", column_block=block)
+    assert ev.output.dtype == np.float64
+    np.testing.assert_array_equal(ev.output, de.output)  # bit for bit, not allclose
+    np.testing.assert_array_equal(ev.counts, de.counts)
+    # the accumulator route with the shared scaling order gives the same bits again
+    acc, _ = integer_accumulate(ev.counts, qw, coding=coding)
+    np.testing.assert_array_equal(scale_accumulators(acc, qw, ev.vth, bias), ev.output)
+
+
+@settings(max_examples=50, deadline=None)
+@given(case=projection_case(codings=SIGNED), k=st.sampled_from([1.0, 3.0]), with_bias=st.booleans())
+def test_dense_integer_path_matches_float_reference(case, k, with_bias):
+    coding, counts, qw, _, rng = case
+    x = rng.standard_t(3, size=counts.shape) * 10.0 ** rng.integers(-3, 4)
+    bias = rng.normal(size=qw.out_features) if with_bias else None
+    de = w8aspike_linear(x, qw, bias, k=k, coding=coding, path="dense")
+    fl = w8aspike_linear(x, qw, bias, k=k, coding=coding, path="float")
+    # The public formula, recomputed here: (round(x / vth) * vth) @ (q * s)^T + b
+    vth = np.clip(np.abs(x).mean(axis=-1, keepdims=True) / k, 1e-5, 1e4)
+    c = np.rint(x / vth)
+    w_deq = qw.dequantize()
+    ref = (c * vth) @ w_deq.T + (0.0 if bias is None else bias)
+    # Tolerance: the dense path is exact in integers, then n_groups + 2 rounded float operations;
+    # the float path rounds every product and sums in_features terms. Both errors are bounded by
+    # (in_features + n_groups + 5) * eps * vth * sum_i |c_i| |W_deq[o, i]| (+ eps * |bias|).
+    magnitude = vth * (np.abs(c) @ np.abs(w_deq).T) + (0.0 if bias is None else np.abs(bias))
+    tol = 2 * (qw.in_features + qw.n_groups + 5) * np.finfo(np.float64).eps * magnitude
+    assert (np.abs(de.output - fl.output) <= tol).all()
+    assert (np.abs(fl.output - ref) <= tol).all()
+    assert_tally_matches(fl.tally, naive_tally(c.astype(np.int64), qw.out_features, coding))
+
+
+def test_leading_axes_are_kept_and_paths_tally_alike():
+    rng = np.random.default_rng(7)
+    qw = quantize_weight(rng.normal(size=(6, 20)), group_size=8)
+    x = rng.laplace(size=(2, 3, 20))
+    results = {p: w8aspike_linear(x, qw, path=p, name="proj") for p in ("float", "dense", "event")}
+    for r in results.values():
+        assert r.output.shape == (2, 3, 6) and r.counts.shape == (2, 3, 20) and r.vth.shape == (2, 3, 1)
+        assert r.tally.to_dict() == results["event"].tally.to_dict()
+        assert r.tally.name == "proj"
+
+
+def test_all_zero_input_gives_bias_and_no_events():
+    qw = quantize_weight(np.ones((3, 5)), group_size=2)
+    bias = np.array([1.0, -2.0, 0.5])
+    r = w8aspike_linear(np.zeros((2, 5)), qw, bias)
+    np.testing.assert_array_equal(r.output, np.tile(bias, (2, 1)))
+    assert r.tally.spike_events == 0 and r.tally.silent_inputs == 10 and r.tally.rows_fetched_batch == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# A hand-counted example: 2 tokens, 8 channels, 3 outputs, groups of 4
+# ---------------------------------------------------------------------------------------------
+def test_hand_counted_two_token_example():
+    counts = np.array([[3, 0, -1, 0, 0, 5, 0, 0],
+                       [0, 0, 0, 0, 2, 0, 0, -7]])
+    i = np.arange(8)
+    q = np.stack([np.ones(8), i, (-1.0) ** i]).astype(np.int8)  # o0: 1, o1: channel index, o2: +-1
+    qw = QuantizedWeight(q=q, scales=np.ones((3, 2)), group_size=4)
+    acc, tally = integer_accumulate(counts, qw, coding="bidirectional", name="hand")
+    # token 0: group 0 sees 3 (ch0) and -1 (ch2); group 1 sees 5 (ch5)
+    # token 1: group 1 sees 2 (ch4) and -7 (ch7)
+    expected = np.array([[[2, -2, 2], [5, 25, -5]],
+                         [[0, 0, 0], [-5, 4 * 2 - 7 * 7, 2 + 7]]])
+    np.testing.assert_array_equal(acc, expected)
+    # Bidirectional bitwise, T = bit_length(7) = 3, MSB first:
+    #   3 = 011 -> +t1 +t2;  -1 = 001 -> -t2;  5 = 101 -> +t0 +t2;  2 = 010 -> +t1;  -7 = 111 -> -t0 -t1 -t2
+    assert tally.name == "hand" and tally.coding == "bidirectional"
+    assert tally.time_steps == 3
+    assert tally.spike_events == 9
+    np.testing.assert_array_equal(tally.events_by_step, [[1, 1], [2, 1], [2, 2]])
+    assert tally.synaptic_ops == 27 and tally.dense_macs == 48 and tally.input_slots == 16
+    assert tally.nonzero_inputs == 5 and tally.silent_inputs == 11 and tally.sum_abs_counts == 18
+    assert tally.rows_fetched_token == 5
+    assert tally.rows_fetched_batch == 5  # channels 0, 2, 4, 5, 7
+    assert tally.weight_bytes_touched == 15
+    assert dict(tally.active_blocks) == {1: 5, 8: 2, 32: 2, 128: 2}
+    # Ternary: |count| unit spikes, T = 7
+    _, tern = integer_accumulate(counts, qw, coding="ternary")
+    assert tern.time_steps == 7 and tern.spike_events == 18
+    np.testing.assert_array_equal(tern.events_by_step[:, 0], [3, 3, 2, 1, 1, 0, 0])  # 3, 5, 2
+    np.testing.assert_array_equal(tern.events_by_step[:, 1], [2, 1, 1, 1, 1, 1, 1])  # -1, -7
+
+
+# ---------------------------------------------------------------------------------------------
+# Accumulator width and overflow
+# ---------------------------------------------------------------------------------------------
+def _all_127(out, n_in, group_size):
+    n_groups = 1 if group_size is None else -(-n_in // group_size)
+    return QuantizedWeight(q=np.full((out, n_in), 127, np.int8), scales=np.ones((out, n_groups)),
+                           group_size=group_size)
+
+
+def test_int32_up_to_the_proven_bound_then_int64():
+    qw = _all_127(2, 4, None)
+    limit = (2**31 - 1) // 127  # largest sum|c| whose bound 127 * sum fits int32
+    counts = np.array([[limit - 3 * 1000, 1000, -1000, 1000]])
+    acc, _ = integer_accumulate(counts, qw)
+    assert acc.dtype == np.int32
+    assert int(acc[0, 0, 0]) == 127 * (limit - 3 * 1000 + 1000)
+    counts_up = np.array([[limit + 1, 0, 0, 0]])  # 127 * (limit + 1) > 2**31 - 1: would wrap in int32
+    acc, _ = integer_accumulate(counts_up, qw)
+    assert acc.dtype == np.int64
+    assert int(acc[0, 0, 1]) == 127 * (limit + 1) > 2**31 - 1
+    acc_d, _ = integer_accumulate(counts_up, qw, path="dense")
+    np.testing.assert_array_equal(acc, acc_d)
+
+
+def test_int64_accumulators_stay_exact_for_huge_counts():
+    qw = _all_127(1, 256, 128)
+    counts = np.zeros((2, 256), dtype=np.int64)
+    counts[0, :128] = 2**40
+    counts[1, 128:] = -(2**40) + 1
+    for coding in ("bidirectional", "twos-complement"):
+        acc, tally = integer_accumulate(counts, qw, coding=coding)
+        assert acc.dtype == np.int64
+        assert int(acc[0, 0, 0]) == 127 * 128 * 2**40 and int(acc[0, 1, 0]) == 0
+        assert int(acc[1, 1, 0]) == -127 * 128 * (2**40 - 1)
+        assert tally.sum_abs_counts == 128 * 2**40 + 128 * (2**40 - 1)
+
+
+def test_overflow_risk_is_refused():
+    qw = _all_127(1, 4, None)
+    counts = np.full((1, 4), 2**55)  # 127 * 4 * 2**55 > 2**62
+    with pytest.raises(OverflowRiskError, match="accumulators could overflow"):
+        integer_accumulate(counts, qw)
+    with pytest.raises(OverflowRiskError, match="overflow"):
+        accumulator_dtype(counts, None)
+    # the same counts split over separate groups fit: the bound is per group
+    assert accumulator_dtype(np.full((1, 4), 2**55), 1) == np.int64
+
+
+def test_twos_complement_event_by_event_needs_wider_bound():
+    # Adding the sign bit -2**(T-1) first, then the low bits, the partial sums of a count of -1
+    # reach 2**(T-1) - 1 in magnitude; merging the planes first keeps them at |c|.
+    counts = np.zeros((2, 128), dtype=np.int64)
+    counts[0] = -1
+    counts[1, 0] = 2**23  # forces T = 25 for the whole tensor
+    assert accumulator_dtype(counts, 128, coding="twos-complement") == np.int32
+    assert accumulator_dtype(counts, 128, coding="twos-complement", merge_planes=False) == np.int64
+    qw = _all_127(2, 128, 128)
+    a, _ = integer_accumulate(counts, qw, coding="twos-complement", merge_planes=False)
+    b, _ = integer_accumulate(counts, qw, coding="twos-complement", path="dense")
+    assert a.dtype == np.int64 and b.dtype == np.int32
+    np.testing.assert_array_equal(a, b)
+    assert int(a[0, 0, 0]) == -127 * 128
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input gets typed errors naming the argument
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def small_weight():
+    return quantize_weight(np.random.default_rng(0).normal(size=(3, 4)), group_size=2)
+
+
+def test_bad_activations_and_k(small_weight):
+    with pytest.raises(InputError, match="'x' must be finite"):
+        w8aspike_linear(np.array([[1.0, np.nan, 0.0, 1.0]]), small_weight)
+    with pytest.raises(InputError, match="'k' must be a finite number > 0"):
+        w8aspike_linear(np.ones((1, 4)), small_weight, k=0.0)
+    with pytest.raises(InputError, match="'k'"):
+        w8aspike_linear(np.ones((1, 4)), small_weight, k=-3.0)
+
+
+def test_shape_mismatches(small_weight):
+    with pytest.raises(ShapeError, match="'x' has 5 features .* in_features=4"):
+        w8aspike_linear(np.ones((2, 5)), small_weight)
+    with pytest.raises(ShapeError, match=r"'bias' must have shape \(3,\) \(got \(4,\)\)"):
+        w8aspike_linear(np.ones((2, 4)), small_weight, np.ones(4))
+    with pytest.raises(ShapeError, match="'counts' has 5 input channels"):
+        integer_accumulate(np.ones((2, 5), dtype=int), small_weight)
+    with pytest.raises(ShapeError, match="'acc' must have shape"):
+        scale_accumulators(np.zeros((1, 3, 3), np.int32), small_weight, np.ones((1, 1)))
+
+
+def test_unknown_names_and_wrong_types(small_weight):
+    x = np.ones((1, 4))
+    with pytest.raises(NotFoundError, match="unknown projection path 'evnt'; did you mean 'event'"):
+        w8aspike_linear(x, small_weight, path="evnt")
+    with pytest.raises(NotFoundError, match="unknown spike coding 'bidirectonal'"):
+        w8aspike_linear(x, small_weight, coding="bidirectonal")
+    with pytest.raises(NotFoundError, match="unknown projection path 'float'"):
+        integer_accumulate(np.ones((1, 4), dtype=int), small_weight, path="float")
+    with pytest.raises(InputError, match="'weight' must be a neurosim.quant.QuantizedWeight .*ndarray"):
+        w8aspike_linear(x, np.ones((3, 4)))
+    with pytest.raises(InputError, match="'column_block' must be a positive integer"):
+        w8aspike_linear(x, small_weight, column_block=0)
+    with pytest.raises(InputError, match="'counts' must hold whole numbers"):
+        integer_accumulate(np.full((1, 4), 0.5), small_weight)
+
+
+def test_coding_range_errors(small_weight):
+    x = np.array([[1.0, -2.0, 3.0, 0.5]])
+    for coding in UNSIGNED:
+        with pytest.raises(CodingRangeError, match=f"coding '{coding}' is unsigned"):
+            w8aspike_linear(x, small_weight, coding=coding)
+    with pytest.raises(CodingRangeError, match="in 1 steps represents"):
+        integer_accumulate(np.array([[3, 0, 0, 0]]), small_weight, time_steps=1)
+
+
+def test_unary_code_of_absurd_counts_is_refused(small_weight):
+    with pytest.raises(InputError, match="needs .* events"):
+        token_events(np.full((1, 4), 2**40), "ternary")
