@@ -440,7 +440,11 @@ def count_distribution(counts: Any, max_value: int | None = None) -> CountDistri
         top = peak
     else:
         try:
-            ok = not isinstance(max_value, bool) and int(max_value) == max_value and 0 <= max_value < _MAX_HISTOGRAM_BINS
+            ok = (
+                not isinstance(max_value, bool)
+                and int(max_value) == max_value
+                and 0 <= max_value < _MAX_HISTOGRAM_BINS
+            )
         except (TypeError, ValueError, OverflowError):
             ok = False
         if not ok:

@@ -323,9 +323,13 @@ def test_unknown_coding_lists_known_ones() -> None:
     msg = str(info.value)
     for name in CODINGS:
         assert name in msg
-    for func in (decode, time_steps_needed, representable_range):
-        with pytest.raises(NotFoundError, match=r"Known: bidirectional, binary, bitwise, ternary, twos-complement"):
-            func(np.ones((1, 1), dtype=np.int8), "morse") if func is decode else func([1], "morse")  # type: ignore[operator]
+    known = r"Known: bidirectional, binary, bitwise, ternary, twos-complement"
+    with pytest.raises(NotFoundError, match=known):
+        decode(np.ones((1, 1), dtype=np.int8), "morse")
+    with pytest.raises(NotFoundError, match=known):
+        time_steps_needed([1], "morse")
+    with pytest.raises(NotFoundError, match=known):
+        representable_range("morse", 3)
 
 
 @pytest.mark.parametrize(
