@@ -67,6 +67,7 @@ __all__ = [
     "TokenEvents",
     "accumulator_dtype",
     "integer_accumulate",
+    "project_counts",
     "scale_accumulators",
     "token_events",
     "w8aspike_linear",
@@ -589,6 +590,70 @@ def scale_accumulators(acc: np.ndarray, weight: QuantizedWeight, vth: Any, bias:
     return y
 
 
+def _project(c2: np.ndarray, vth2: np.ndarray, weight: QuantizedWeight, bias: np.ndarray | None,
+             ev: TokenEvents, path: str, merge_planes: bool, column_block: int,
+             time_steps: int | None) -> np.ndarray:
+    if path == "float":
+        y = (c2 * vth2) @ weight.dequantize().T
+    else:
+        acc_dtype = accumulator_dtype(c2, weight.group_size, coding=ev.coding, time_steps=time_steps,
+                                      merge_planes=merge_planes or path == "dense")
+        y = _run_integer(c2, ev, weight, path, acc_dtype, write_acc=False,
+                         merge_planes=merge_planes, column_block=column_block)
+        y *= vth2
+    if bias is not None:
+        y += bias
+    return y
+
+
+def project_counts(
+    counts: Any,
+    vth: Any,
+    weight: QuantizedWeight,
+    bias: Any = None,
+    *,
+    coding: str = "bidirectional",
+    path: Path = "event",
+    time_steps: int | None = None,
+    merge_planes: bool = True,
+    column_block: int = DEFAULT_COLUMN_BLOCK,
+) -> np.ndarray:
+    """Projection output from given spike counts and thresholds, without the tally.
+
+    The compute part of :func:`w8aspike_linear` (spike coding, integer accumulation, scaling), for
+    callers that already hold the counts, and for timing the engine alone.
+
+    Parameters
+    ----------
+    counts : array_like of int, shape (..., in_features)
+    vth : array_like of float, shape (..., 1)
+        Per-token threshold (one per row of ``counts``), > 0.
+    weight, bias, coding, path, time_steps, merge_planes, column_block
+        As in :func:`w8aspike_linear`.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (..., out_features)
+        Bit-identical to ``w8aspike_linear(...).output`` for the same counts and thresholds.
+    """
+    _check_path(path)
+    check_coding(coding)
+    weight = _check_weight(weight)
+    column_block = _check_block(column_block)
+    c2, lead = _as_counts_2d(counts, weight.in_features)
+    v = as_float_array(vth, "vth", min_ndim=0)
+    if v.size != c2.shape[0]:
+        raise ShapeError(
+            f"'vth' must hold one threshold per token, shape {(*lead, 1)} (got {v.shape})"
+        )
+    if (v <= 0).any():
+        raise InputError(f"'vth' must be > 0 (got min {v.min()!r})")
+    b = None if bias is None else _check_bias(bias, weight.out_features)
+    ev = token_events(c2, coding, time_steps=time_steps, group_size=weight.group_size)
+    y = _project(c2, v.reshape(-1, 1), weight, b, ev, path, merge_planes, column_block, time_steps)
+    return y.reshape(*lead, weight.out_features)
+
+
 def _check_bias(bias: Any, out_features: int) -> np.ndarray:
     b = as_float_array(bias, "bias")
     if b.shape != (out_features,):
@@ -684,18 +749,8 @@ def w8aspike_linear(
     b = None if bias is None else _check_bias(bias, weight.out_features)
     counts, vth = spike_counts(x, k)
     c2 = np.ascontiguousarray(counts.reshape(-1, weight.in_features))
-    vth2 = vth.reshape(-1, 1)
     ev = token_events(c2, coding, time_steps=time_steps, group_size=weight.group_size)
-    if path == "float":
-        y = (c2 * vth2) @ weight.dequantize().T
-    else:
-        acc_dtype = accumulator_dtype(c2, weight.group_size, coding=coding, time_steps=time_steps,
-                                      merge_planes=merge_planes or path == "dense")
-        y = _run_integer(c2, ev, weight, path, acc_dtype, write_acc=False,
-                         merge_planes=merge_planes, column_block=column_block)
-        y *= vth2
-    if b is not None:
-        y += b
+    y = _project(c2, vth.reshape(-1, 1), weight, b, ev, path, merge_planes, column_block, time_steps)
     tally = _tally(ev, c2, weight.out_features, name)
     return SpikingLinearResult(
         output=y.reshape(*x.shape[:-1], weight.out_features), tally=tally, counts=counts, vth=vth,

@@ -11,6 +11,7 @@ from neurosim.coding import CODINGS, encode_events
 from neurosim.engine import (
     accumulator_dtype,
     integer_accumulate,
+    project_counts,
     scale_accumulators,
     token_events,
     w8aspike_linear,
@@ -368,3 +369,18 @@ def test_coding_range_errors(small_weight):
 def test_unary_code_of_absurd_counts_is_refused(small_weight):
     with pytest.raises(InputError, match="needs .* events"):
         token_events(np.full((1, 4), 2**40), "ternary")
+
+
+def test_project_counts_reproduces_the_layer_output():
+    rng = np.random.default_rng(3)
+    qw = quantize_weight(rng.normal(size=(7, 30)), group_size=16)
+    x = rng.laplace(size=(2, 2, 30))
+    bias = rng.normal(size=7)
+    for path in ("float", "dense", "event"):
+        r = w8aspike_linear(x, qw, bias, path=path)
+        y = project_counts(r.counts, r.vth, qw, bias, path=path)
+        np.testing.assert_array_equal(y, r.output)
+    with pytest.raises(ShapeError, match="'vth' must hold one threshold per token"):
+        project_counts(r.counts, np.ones((3, 1)), qw)
+    with pytest.raises(InputError, match="'vth' must be > 0"):
+        project_counts(r.counts, np.zeros((2, 2, 1)), qw)
