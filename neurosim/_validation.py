@@ -55,7 +55,7 @@ def as_int_counts(x: Any, name: str = "counts", *, allow_empty: bool = False) ->
         if not np.isfinite(arr).all():
             raise InputError(f"{name!r} must be finite integers (got NaN or inf)")
         if not np.array_equal(arr, np.round(arr)):
-            bad = arr[arr != np.round(arr)].ravel()[0]
+            bad = arr[arr != np.round(arr)].ravel()[0].item()
             raise InputError(f"{name!r} must hold whole numbers (got {bad!r}); round the counts first")
         if np.abs(arr).max(initial=0) >= 2.0**62:
             raise InputError(f"{name!r} has values too large for int64")

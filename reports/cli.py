@@ -1,0 +1,206 @@
+"""The ``energy-report`` command line (also ``python -m reports``).
+
+Thin by design: parse arguments, call the library (:mod:`reports.jobs`), print, set the exit code.
+Exit codes: 0 success, 1 failure (one line on stderr; ``--debug`` shows the traceback), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+PROG = "energy-report"
+FORMATS = ("md", "html", "json", "csv")
+
+_DESCRIPTION = """\
+How sparse, how many events, how much energy, and do the published SpikingBrain claims hold?
+With no subcommand, runs the default job: SpikingBrain-7B, calibrated synthetic activations, k = 3,
+bidirectional bitwise coding, a spike-by-spike simulation of one GLA and one sliding-window block,
+scaled to the whole model, on every hardware profile; prints a summary and writes a report folder.
+"""
+
+_SUBCOMMANDS = {
+    "claims": "audit of the report's quantitative claims",
+    "sweep-k": "sparsity and count statistics for k = 2 ... 4 (report table 11 analogue)",
+    "raster": "spike raster of one projection input for each coder",
+    "energy": "per-token energy of a model per mode and profile",
+    "torch": "profile a PyTorch or snntorch model built by MODULE:FACTORY",
+    "hf": "profile a local HuggingFace transformers model directory (offline)",
+}
+
+
+class _UsageError(Exception):
+    """Raised for option values argparse cannot check itself (exit code 2)."""
+
+
+def _formats(value: str) -> tuple[str, ...]:
+    items = tuple(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
+    bad = [v for v in items if v not in FORMATS]
+    if bad or not items:
+        raise argparse.ArgumentTypeError(
+            f"invalid format {', '.join(bad) or value!r}; choose a comma-separated subset of {', '.join(FORMATS)}"
+        )
+    return items
+
+
+def _positive_float(value: str) -> float:
+    try:
+        v = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0 (got {value!r})") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0 (got {value!r})")
+    return v
+
+
+def _positive_int(value: str) -> int:
+    try:
+        v = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer > 0 (got {value!r})") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be an integer > 0 (got {value!r})")
+    return v
+
+
+def _layers(value: str) -> tuple[int, ...]:
+    try:
+        items = tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated layer indices (got {value!r})") from None
+    if not items or min(items) < 0:
+        raise argparse.ArgumentTypeError(f"must be layer indices >= 0 (got {value!r})")
+    return items
+
+
+def _add_common(p: argparse.ArgumentParser, *, spiking: bool = True, outputs: bool = True) -> None:
+    g = p.add_argument_group("model and data")
+    src = g.add_mutually_exclusive_group()
+    src.add_argument("--model", default="spikingbrain-7b", help="built-in model name (see --list-models)")
+    src.add_argument("--checkpoint", metavar="DIR", help="HuggingFace-format checkpoint directory (config.json + safetensors)")
+    g.add_argument("--tokens", type=_positive_int, default=32, help="tokens simulated spike by spike (default 32)")
+    g.add_argument("--activations", metavar="FILE", help=".npy of real projection inputs, float, shape [tokens, hidden] "
+                   "(or [projections, tokens, hidden]); replaces the calibrated synthetic activations")
+    g.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    if spiking:
+        s = p.add_argument_group("spiking")
+        s.add_argument("--k", type=_positive_float, default=3.0, help="adaptive threshold divisor, Vth = mean|x|/k (default 3)")
+        s.add_argument("--coding", default="bidirectional",
+                       help="spike coder: binary, ternary, bitwise, bidirectional, twos-complement (default bidirectional)")
+        s.add_argument("--layers", type=_layers, default=None,
+                       help="comma-separated layer indices to simulate (default: the first GLA and the first SWA layer)")
+    e = p.add_argument_group("energy")
+    e.add_argument("--profiles", default="all", help="comma-separated hardware profile names, or 'all' (default)")
+    if outputs:
+        o = p.add_argument_group("output")
+        o.add_argument("--out", default="energy-report", metavar="DIR", help="report folder (default ./energy-report)")
+        o.add_argument("--format", type=_formats, default=FORMATS, metavar="LIST",
+                       help="comma-separated subset of md,html,json,csv (default all); summary.json and claims.json are always written")
+        o.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--list-models", action="store_true", help="list built-in models and exit")
+    p.add_argument("--list-profiles", action="store_true", help="list hardware profiles and exit")
+    p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+
+
+def _build_parsers() -> dict[str, argparse.ArgumentParser]:
+    epilog = "subcommands:\n" + "\n".join(f"  {n:<9} {h}" for n, h in _SUBCOMMANDS.items())
+    epilog += f"\n\nRun `{PROG} SUBCOMMAND --help` for a subcommand's options."
+    main = argparse.ArgumentParser(prog=PROG, description=_DESCRIPTION, epilog=epilog,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_common(main)
+    parsers = {"": main}
+
+    claims = argparse.ArgumentParser(prog=f"{PROG} claims", description=_SUBCOMMANDS["claims"])
+    claims.add_argument("--format", choices=("table", "json", "csv", "md"), default="table",
+                        help="print as a terminal table (default), JSON list, CSV or Markdown")
+    claims.add_argument("--k", type=_positive_float, default=3.0, help="k for the recomputed statistics (default 3)")
+    claims.add_argument("--seed", type=int, default=0, help="seed of the calibrated activations (default 0)")
+    claims.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    parsers["claims"] = claims
+
+    sweep = argparse.ArgumentParser(prog=f"{PROG} sweep-k", description=_SUBCOMMANDS["sweep-k"])
+    sweep.add_argument("--ks", default="2,2.5,3,3.5,4", help="comma-separated k values (default 2,2.5,3,3.5,4)")
+    _add_common(sweep, spiking=False)
+    sweep.set_defaults(coding="bidirectional")
+    parsers["sweep-k"] = sweep
+
+    raster = argparse.ArgumentParser(prog=f"{PROG} raster", description=_SUBCOMMANDS["raster"])
+    raster.add_argument("--neurons", type=_positive_int, default=64, help="input channels shown (default 64)")
+    raster.add_argument("--token", type=int, default=0, help="token whose counts are rastered (default 0)")
+    _add_common(raster)
+    parsers["raster"] = raster
+
+    energy = argparse.ArgumentParser(prog=f"{PROG} energy", description=_SUBCOMMANDS["energy"])
+    energy.add_argument("--model", default="spikingbrain-7b", help="built-in model name (see --list-models)")
+    energy.add_argument("--profiles", default="all", help="comma-separated profile names or 'all'")
+    energy.add_argument("--context", type=_positive_int, default=4096, help="context length in tokens (default 4096)")
+    energy.add_argument("--stats", choices=("paper", "simulated"), default="paper",
+                        help="spike statistics: the report's stated ones (paper) or a simulation of calibrated activations")
+    energy.add_argument("--format", choices=("table", "json", "csv", "md"), default="table")
+    energy.add_argument("--seed", type=int, default=0)
+    energy.add_argument("--list-models", action="store_true", help="list built-in models and exit")
+    energy.add_argument("--list-profiles", action="store_true", help="list hardware profiles and exit")
+    energy.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    parsers["energy"] = energy
+
+    for name, positional, help_ in (("torch", "factory", "MODULE:FACTORY returning a model or (model, example_inputs)"),
+                                    ("hf", "directory", "local HuggingFace model directory")):
+        p = argparse.ArgumentParser(prog=f"{PROG} {name}", description=_SUBCOMMANDS[name])
+        p.add_argument(positional, help=help_)
+        p.add_argument("--k", type=_positive_float, default=3.0, help="adaptive threshold divisor (default 3)")
+        p.add_argument("--coding", default="bidirectional", help="spike coder (default bidirectional)")
+        p.add_argument("--profiles", default="all", help="comma-separated profile names or 'all'")
+        p.add_argument("--max-tokens", type=_positive_int, default=256,
+                       help="rows per layer simulated spike by spike (default 256)")
+        p.add_argument("--no-spike-outputs", action="store_true",
+                       help="do not feed spiked projection outputs forward (no fidelity measurement)")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--out", default="energy-report", metavar="DIR")
+        p.add_argument("--format", type=_formats, default=FORMATS, metavar="LIST")
+        p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+        parsers[name] = p
+    return parsers
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    command = args_list[0] if args_list and args_list[0] in _SUBCOMMANDS else ""
+    parsers = _build_parsers()
+    parser = parsers[command]
+    args = parser.parse_args(args_list[1:] if command else args_list)  # exits 2 on usage errors
+    try:
+        from reports import jobs
+
+        return jobs.dispatch(command, args)
+    except _UsageError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place that turns errors into exit codes
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+        if not _is_expected(exc):
+            print(f"{PROG}: this looks like a bug; rerun with --debug and report the traceback", file=sys.stderr)
+        return 1
+
+
+def _is_expected(exc: BaseException) -> bool:
+    from neurosim.exceptions import NeurosimError
+
+    return isinstance(exc, (NeurosimError, OSError))
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename:
+        return f"cannot write or read {exc.filename}: {exc.strerror or exc}"
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text

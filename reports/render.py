@@ -1,0 +1,140 @@
+"""Rendering a report document to Markdown, HTML and the terminal.
+
+A report is a list of :class:`Section` objects: prose, tables (pandas DataFrames) and figures (PNG
+bytes). ``format_*`` functions return strings; nothing here writes files.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+__all__ = ["Figure", "Section", "Table", "format_html", "format_markdown", "format_terminal_table"]
+
+
+@dataclass(frozen=True)
+class Table:
+    caption: str
+    frame: pd.DataFrame
+    csv_name: str | None = None  # file name of the CSV twin in the report folder
+
+
+@dataclass(frozen=True)
+class Figure:
+    caption: str
+    filename: str  # PNG file name in the report folder
+    png: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    text: str = ""
+    tables: tuple[Table, ...] = ()
+    figures: tuple[Figure, ...] = ()
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        if value != value:  # NaN: not applicable
+            return "n/a"
+        if value == 0:
+            return "0"
+        if abs(value) >= 1e5 or abs(value) < 1e-3:
+            return f"{value:.3e}"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    cols = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(_cell(v).replace("|", "\\|") for v in row) + " |")
+    return "\n".join(lines)
+
+
+def format_markdown(title: str, intro: str, sections: list[Section]) -> str:
+    """The report as Markdown; figures are linked to their PNG files beside ``index.md``."""
+    out = [f"# {title}", "", intro.strip(), ""]
+    for sec in sections:
+        out += [f"## {sec.title}", ""]
+        if sec.text:
+            out += [sec.text.strip(), ""]
+        for tab in sec.tables:
+            out += [f"**{tab.caption}**" + (f" ([CSV]({tab.csv_name}))" if tab.csv_name else ""), ""]
+            out += [_markdown_table(tab.frame), ""]
+        for fig in sec.figures:
+            out += [f"![{fig.caption}]({fig.filename})", "", f"*{fig.caption}*", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#1d232a;line-height:1.45}
+h1{font-size:1.7em;border-bottom:2px solid #1d232a;padding-bottom:.2em}h2{margin-top:1.8em;font-size:1.3em}
+table{border-collapse:collapse;margin:.6em 0 1.4em;font-size:.88em;display:block;overflow-x:auto}
+th,td{border:1px solid #c8ced6;padding:.25em .6em;text-align:right;white-space:nowrap}
+th{background:#eef1f5}td:first-child,th:first-child{text-align:left}
+caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0}
+figure{margin:1em 0 2em}figure img{max-width:100%;border:1px solid #e2e6ea}
+figcaption{font-size:.9em;color:#4a5561}p.intro{color:#333}code{background:#f3f5f7;padding:0 .2em}
+"""
+
+
+def _html_table(tab: Table) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in tab.frame.columns)
+    rows = []
+    for row in tab.frame.itertuples(index=False):
+        rows.append("<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>")
+    link = f' (<a href="{html.escape(tab.csv_name)}">CSV</a>)' if tab.csv_name else ""
+    return (f"<table><caption>{html.escape(tab.caption)}{link}</caption><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def _paragraphs(text: str) -> str:
+    blocks = [b.strip() for b in text.strip().split("\n\n") if b.strip()]
+    return "".join(f"<p>{html.escape(' '.join(b.split()))}</p>" for b in blocks)
+
+
+def format_html(title: str, intro: str, sections: list[Section]) -> str:
+    """The report as one self-contained HTML page (figures embedded as base64 PNG)."""
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f'<div class="intro">{_paragraphs(intro)}</div>',
+    ]
+    for sec in sections:
+        parts.append(f"<h2>{html.escape(sec.title)}</h2>")
+        if sec.text:
+            parts.append(_paragraphs(sec.text))
+        parts += [_html_table(t) for t in sec.tables]
+        for fig in sec.figures:
+            data = base64.b64encode(fig.png).decode("ascii")
+            parts.append(
+                f'<figure><img alt="{html.escape(fig.caption)}" src="data:image/png;base64,{data}">'
+                f"<figcaption>{html.escape(fig.caption)}</figcaption></figure>"
+            )
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def format_terminal_table(frame: pd.DataFrame, *, max_width: int = 120) -> str:
+    """A compact fixed-width table for the terminal."""
+    cells = [[str(c) for c in frame.columns]] + [
+        [_cell(v) for v in row] for row in frame.itertuples(index=False)
+    ]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
+    lines = []
+    for n, row in enumerate(cells):
+        line = "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+        lines.append(line[:max_width])
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths)[:max_width])
+    return "\n".join(lines)
