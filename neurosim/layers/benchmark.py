@@ -18,7 +18,6 @@ import tracemalloc
 import numpy as np
 
 from neurosim.exceptions import InputError
-from neurosim.init import DEFAULT_INIT_STD
 from neurosim.layers._projection import LayerRun, Linear
 from neurosim.layers.block import run_decoder_layer
 from neurosim.layers.model import block_weights_from_params, layer_parameter_shapes
@@ -104,6 +103,8 @@ def run_decoder_layer_benchmark(layer_type: str = "gla", *, tokens: int = 64,
                          f"(types: {sorted(set(cfg.layer_types))})")
     if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1:
         raise InputError(f"'tokens' must be an int >= 1 (got {tokens!r})")
+    from neurosim.init import DEFAULT_INIT_STD  # local: neurosim.init imports this package
+
     layer = cfg.layer_types.index(layer_type)
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import expit
 
 from neurosim.exceptions import ShapeError
 from neurosim.layers._projection import Linear, Projector
@@ -13,8 +14,8 @@ __all__ = ["MLPWeights", "silu", "swiglu_ffn"]
 
 
 def silu(x: np.ndarray) -> np.ndarray:
-    """SiLU / swish ``x * sigmoid(x)``, float64, overflow-safe for large negative ``x``."""
-    return x * (0.5 * (1.0 + np.tanh(0.5 * x)))
+    """SiLU / swish ``x * sigmoid(x)``, float64; ``scipy.special.expit`` keeps full relative precision."""
+    return x * expit(x)
 
 
 @dataclass(frozen=True, eq=False)
