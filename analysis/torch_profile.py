@@ -1,0 +1,1046 @@
+"""Profile any PyTorch model the SpikingBrain way, and any snntorch network the neuromorphic way.
+
+Two questions, two entry points:
+
+:func:`profile_model`
+    "What would my model's sparsity, spike events and energy be under W8ASpike, and what would it
+    cost in accuracy?" Forward hooks on every ``nn.Linear`` (subclasses such as
+    ``NonDynamicallyQuantizableLinear`` included) capture each projection's input, turn it into
+    adaptive-threshold spike counts (``Vth = mean|x| / k`` per token), quantise the weight to INT8
+    with group scales, and run the event-driven engine (:func:`neurosim.engine.w8aspike_linear`).
+    With ``spike_outputs=True`` the spiked projection output replaces the original in the forward
+    pass, so later layers see what a W8ASpike model would give them, and the model's final output
+    is compared with an unspiked run (cosine similarity and relative error).
+:func:`profile_snn`
+    "What does my snntorch network cost on a neuromorphic chip?" Records the real spikes of every
+    snntorch neuron layer over time and the operations they drive in the connection layers
+    (``nn.Linear``, ``nn.Conv1d``, ``nn.Conv2d``), NeuroBench-style ``Dense`` / ``Effective_MACs`` /
+    ``Effective_ACs`` beside sinabs-style synaptic operations (events x fan-out).
+
+What is covered
+---------------
+* Profiled: ``nn.Linear`` and its subclasses, called with any number of leading axes.
+* Listed in ``skipped`` with the reason, computation left in floating point: convolutions,
+  ``nn.MultiheadAttention`` (as inside ``nn.TransformerEncoderLayer``: ``in_proj_weight`` and
+  ``out_proj.weight`` are used by ``F.multi_head_attention_forward`` directly, so even the
+  ``out_proj`` Linear is never called; it is listed as "never called"), recurrent layers,
+  embeddings, norms, any other module owning weights (e.g. the ``Conv1D`` of HuggingFace GPT-2).
+  The encoder layer's feed-forward ``linear1``/``linear2`` are profiled. Write attention with
+  ``nn.Linear`` q/k/v/o to cover it.
+* The model is left as it was: hooks are removed and every submodule's ``training`` flag restored
+  even when the forward pass raises; snntorch hidden state is restored to what it was before.
+
+Fidelity output
+---------------
+The figure compares one tensor of the model output: a tensor as is; a mapping (HuggingFace
+``ModelOutput``) gives ``logits``, else ``last_hidden_state``, else its first tensor; a tuple or
+list gives its first tensor.
+
+Time dimension of snntorch rates
+--------------------------------
+``firing_rate`` is spikes per neuron **per time step** (T not included, bounded by 1 for binary
+spikes); ``spikes_per_neuron`` is spikes per neuron over the **whole window** of T steps
+(= firing_rate x T). Hand-made spreadsheets that multiply a per-window rate by T again are the
+x T error discussed in BICLab/SpikeYOLO#31. Operation counts are totals over all T steps and the
+whole batch; ``per_sample`` figures divide by the batch size, as NeuroBench does.
+
+Torch, snntorch and transformers are imported inside the functions that need them; importing this
+module does not import torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+import importlib
+import importlib.util
+import math
+from pathlib import Path
+import sys
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from neurosim._validation import check_positive
+from neurosim.adaptive import spike_counts
+from neurosim.coding import check_coding
+from neurosim.exceptions import (
+    DependencyError,
+    InputError,
+    NotFoundError,
+    ShapeError,
+    unknown_name,
+)
+from neurosim.tally import ProjectionTally, sum_tallies
+
+__all__ = [
+    "SAMPLE_TEXTS",
+    "LayerProfile",
+    "ModelProfile",
+    "NeuronLayerProfile",
+    "SNNProfile",
+    "SynapseLayerProfile",
+    "contains_spiking_neurons",
+    "load_factory",
+    "profile_hf_directory",
+    "profile_model",
+    "profile_snn",
+]
+
+#: Built-in sample texts for :func:`profile_hf_directory` (plain English of mixed length).
+SAMPLE_TEXTS: tuple[str, ...] = (
+    "The quick brown fox jumps over the lazy dog while the farmer watches from the porch.",
+    "Spiking neural networks transmit information as discrete events rather than dense activations.",
+    "In 1969, astronauts landed on the Moon and returned safely to Earth after a journey of eight days.",
+    "Please summarise the following paragraph in one sentence and list three keywords.",
+    "Energy per operation depends on the process node, the data width and where the operands live.",
+    "def add(a, b):\n    return a + b",
+)
+
+_HF_HINT = "pip install 'neurosim[hf]'"
+
+
+# -- results ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class LayerProfile:
+    """W8ASpike statistics of one ``nn.Linear`` over every call of one profiled forward pass.
+
+    Attributes
+    ----------
+    name : str
+        Qualified module name (``model.get_submodule(name)``).
+    kind : str
+        Module class name.
+    in_features, out_features : int
+    calls : int
+        Forward calls of the layer during the pass.
+    tokens : int
+        Input rows seen (all leading axes flattened, all calls).
+    tokens_profiled : int
+        Rows run through the event engine (``tokens`` unless ``max_tokens`` sampled fewer).
+    spikes_per_channel : float
+        Spike events per (token, input channel) after coding, silent channels included.
+    silent_fraction : float
+        Share of (token, channel) inputs with a zero count.
+    window_sparsity : float
+        Share of zero slots in a fixed 3-step window (the report's 69.15 % statistic; see
+        :mod:`analysis.sparsity`).
+    events : int
+        Spike events of the profiled rows.
+    macs : int
+        Dense multiply-accumulates of all rows, ``tokens x in_features x out_features``.
+    cosine_similarity, relative_error : float
+        Spiked layer output against the layer's floating-point output on the profiled rows.
+    tally : ProjectionTally
+        Engine tally of the profiled rows (sum over calls).
+    """
+
+    name: str
+    kind: str
+    in_features: int
+    out_features: int
+    calls: int
+    tokens: int
+    tokens_profiled: int
+    spikes_per_channel: float
+    silent_fraction: float
+    window_sparsity: float
+    events: int
+    macs: int
+    cosine_similarity: float
+    relative_error: float
+    tally: ProjectionTally = field(repr=False)
+
+    @property
+    def scale(self) -> float:
+        """``tokens / tokens_profiled``: factor from profiled to all rows (1.0 without sampling)."""
+        return self.tokens / self.tokens_profiled if self.tokens_profiled else 0.0
+
+
+_LAYER_FIELDS = (
+    "name", "kind", "in_features", "out_features", "calls", "tokens", "tokens_profiled",
+    "spikes_per_channel", "silent_fraction", "window_sparsity", "events", "macs",
+    "cosine_similarity", "relative_error",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class ModelProfile:
+    """Result of :func:`profile_model`.
+
+    Attributes
+    ----------
+    model : str
+        Label of the model (class name unless given).
+    layers : tuple of LayerProfile
+        One per profiled ``nn.Linear`` that was called, in call order of first use.
+    energy : tuple of dict
+        Records ``{model, mode, profile, compute_j, memory_j, static_j, total_j}`` in joules for the
+        whole pass (all rows, profiled tallies scaled up by ``LayerProfile.scale``).
+    fidelity : dict
+        ``{"cosine_similarity", "relative_error"}`` of the final output against the unspiked run
+        (``relative_error = ||y_spiked - y|| / ||y||``); both None when ``spike_outputs=False``.
+    skipped : tuple of dict
+        ``{name, kind, reason}`` for every module left out.
+    settings : dict
+        The options used (k, coding, group_size, path, max_tokens, seed, spike_outputs).
+    """
+
+    model: str
+    layers: tuple[LayerProfile, ...]
+    energy: tuple[dict[str, Any], ...]
+    fidelity: dict[str, float | None]
+    skipped: tuple[dict[str, str], ...]
+    settings: dict[str, Any]
+
+    @property
+    def total_tally(self) -> ProjectionTally | None:
+        """Sum of the layers' profiled tallies (None without profiled layers)."""
+        return sum_tallies(lay.tally for lay in self.layers) if self.layers else None
+
+    def layer_frame(self) -> pd.DataFrame:
+        """One row per profiled layer with the columns of :attr:`LayerProfile` (tally left out)."""
+        return pd.DataFrame([{f: getattr(lay, f) for f in _LAYER_FIELDS} for lay in self.layers],
+                            columns=list(_LAYER_FIELDS))
+
+    def energy_frame(self) -> pd.DataFrame:
+        """One row per (mode, profile) energy record."""
+        return pd.DataFrame(list(self.energy))
+
+    def to_summary(self) -> dict[str, Any]:
+        """JSON-ready dict: ``model``, ``settings``, ``layers``, ``fidelity``, ``energy``, ``skipped``,
+        and ``totals`` (tokens, events, MACs and whole-model sparsity figures)."""
+        total = self.total_tally
+        totals: dict[str, Any] = {
+            "layers": len(self.layers),
+            "macs": int(sum(lay.macs for lay in self.layers)),
+            "events_profiled": int(sum(lay.events for lay in self.layers)),
+            "spikes_per_channel": total.spikes_per_channel if total else None,
+            "silent_fraction": total.silent_fraction if total else None,
+        }
+        return {
+            "model": self.model,
+            "settings": dict(self.settings),
+            "layers": [{f: _plain(getattr(lay, f)) for f in _LAYER_FIELDS} for lay in self.layers],
+            "fidelity": dict(self.fidelity),
+            "energy": [dict(r) for r in self.energy],
+            "skipped": [dict(s) for s in self.skipped],
+            "totals": totals,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class NeuronLayerProfile:
+    """Recorded spikes of one snntorch neuron layer.
+
+    Attributes
+    ----------
+    name, kind : str
+    neurons : int
+        Neurons per sample (elements of one step's spike tensor without the batch axis).
+    time_steps, batch : int
+    spikes : float
+        Sum of |spike| over all steps and samples (the count for binary spikes; graded spikes add
+        their magnitude).
+    firing_rate : float
+        Spikes per neuron **per time step** (T not included).
+    spikes_per_neuron : float
+        Spikes per neuron over the whole window of ``time_steps`` (``firing_rate x time_steps``).
+    silent_fraction : float
+        Share of (sample, neuron) pairs that never fire during the window.
+    neuron_updates : int
+        Membrane updates of a clock-driven chip, ``neurons x time_steps x batch``.
+    """
+
+    name: str
+    kind: str
+    neurons: int
+    time_steps: int
+    batch: int
+    spikes: float
+    firing_rate: float
+    spikes_per_neuron: float
+    silent_fraction: float
+    neuron_updates: int
+
+
+@dataclass(frozen=True, eq=False)
+class SynapseLayerProfile:
+    """Operations of one connection layer (Linear/Conv) over all time steps and samples.
+
+    Attributes
+    ----------
+    name, kind : str
+    input_kind : {"spikes", "dense", "mixed"}
+        NeuroBench's rule per call: spikes iff every input element is -1, 0 or 1.
+    calls : int
+    input_events : int
+        Nonzero input elements (spike events when the input is spikes).
+    dense : int
+        NeuroBench ``Dense``: connections with all-ones inputs and weights.
+    effective_macs, effective_acs : int
+        NeuroBench ``Effective_MACs`` (dense-input calls) / ``Effective_ACs`` (spiking calls):
+        nonzero input x nonzero weight pairs.
+    synops : int
+        Spike events x fan-out (sinabs/Norse convention, zero weights included) of spiking calls.
+    """
+
+    name: str
+    kind: str
+    input_kind: str
+    calls: int
+    input_events: int
+    dense: int
+    effective_macs: int
+    effective_acs: int
+    synops: int
+
+
+@dataclass(frozen=True, eq=False)
+class SNNProfile:
+    """Result of :func:`profile_snn`; counts are totals over T steps and the batch.
+
+    Attributes
+    ----------
+    model : str
+    time_steps, batch : int
+    neurons : tuple of NeuronLayerProfile
+    synapses : tuple of SynapseLayerProfile
+    neurobench : dict
+        ``{"Dense", "Effective_MACs", "Effective_ACs"}`` per sample (NeuroBench averages over the
+        batch axis and sums over steps), plus ``"activation_sparsity"`` over all neuron outputs.
+    energy : tuple of dict
+        ``{model, profile, compute_j, ..., total_j}`` records per profile (whole batch, all steps).
+    skipped : tuple of dict
+    settings : dict
+    """
+
+    model: str
+    time_steps: int
+    batch: int
+    neurons: tuple[NeuronLayerProfile, ...]
+    synapses: tuple[SynapseLayerProfile, ...]
+    neurobench: dict[str, float]
+    energy: tuple[dict[str, Any], ...]
+    skipped: tuple[dict[str, str], ...]
+    settings: dict[str, Any]
+
+    def layer_frame(self) -> pd.DataFrame:
+        """Neuron layers then connection layers, one row each, with a ``layer_type`` column."""
+        rows = [{"layer_type": "neuron", **_fields(n)} for n in self.neurons]
+        rows += [{"layer_type": "synapse", **_fields(s)} for s in self.synapses]
+        return pd.DataFrame(rows)
+
+    def to_summary(self) -> dict[str, Any]:
+        """JSON-ready dict: ``model``, ``time_steps``, ``batch``, ``rate_convention``, ``neurons``,
+        ``synapses``, ``neurobench``, ``energy``, ``skipped``, ``settings``."""
+        return {
+            "model": self.model,
+            "time_steps": self.time_steps,
+            "batch": self.batch,
+            "rate_convention": (
+                "firing_rate = spikes per neuron per time step (T not included); "
+                "spikes_per_neuron = over the whole window of time_steps (T included)"
+            ),
+            "neurons": [_fields(n) for n in self.neurons],
+            "synapses": [_fields(s) for s in self.synapses],
+            "neurobench": dict(self.neurobench),
+            "energy": [dict(r) for r in self.energy],
+            "skipped": [dict(s) for s in self.skipped],
+            "settings": dict(self.settings),
+        }
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    return v
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    return {k: _plain(v) for k, v in vars(obj).items()}
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _check_model(model: Any) -> Any:
+    from analysis._torch_hooks import require_torch
+
+    torch = require_torch()
+    if not isinstance(model, torch.nn.Module):
+        msg = f"'model' must be a torch.nn.Module (got {type(model).__name__})"
+        raise InputError(msg)
+    return torch
+
+
+def _check_int(value: Any, name: str, *, minimum: int, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        msg = f"{name!r} must be an integer >= {minimum}{' or None' if allow_none else ''} (got {value!r})"
+        raise InputError(msg)
+    return int(value)
+
+
+def _cosine_and_error(dot: float, ref_sq: float, new_sq: float, diff_sq: float) -> tuple[float, float]:
+    denom = math.sqrt(ref_sq * new_sq)
+    cos = dot / denom if denom > 0 else (1.0 if diff_sq == 0 else 0.0)
+    rel = math.sqrt(diff_sq / ref_sq) if ref_sq > 0 else (0.0 if diff_sq == 0 else math.inf)
+    return float(cos), float(rel)
+
+
+def _compare(ref: np.ndarray, new: np.ndarray) -> tuple[float, float]:
+    ref = ref.ravel()
+    new = new.ravel()
+    d = new - ref
+    return _cosine_and_error(float(ref @ new), float(ref @ ref), float(new @ new), float(d @ d))
+
+
+class _LayerAcc:
+    """Accumulates one Linear's calls during a profiled pass."""
+
+    def __init__(self, name: str, module: Any, group_size: int | None) -> None:
+        from analysis._torch_hooks import to_float64
+        from neurosim.quant import quantize_weight
+
+        self.name = name
+        self.kind = type(module).__name__
+        self.in_features = int(module.in_features)
+        self.out_features = int(module.out_features)
+        self.weight = quantize_weight(to_float64(module.weight), group_size=group_size)
+        self.bias = None if module.bias is None else to_float64(module.bias)
+        self.calls = 0
+        self.tokens = 0
+        self.tallies: list[ProjectionTally] = []
+        self.counts: list[np.ndarray] = []
+        self.sums = np.zeros(4)  # dot, |ref|^2, |new|^2, |diff|^2 of the layer output
+
+    def result(self) -> LayerProfile:
+        tally = sum_tallies(self.tallies)
+        counts = np.concatenate([c.reshape(-1, self.in_features) for c in self.counts])
+        cos, rel = _cosine_and_error(*self.sums)
+        return LayerProfile(
+            name=self.name, kind=self.kind, in_features=self.in_features,
+            out_features=self.out_features, calls=self.calls, tokens=self.tokens,
+            tokens_profiled=int(counts.shape[0]),
+            spikes_per_channel=tally.spikes_per_channel, silent_fraction=tally.silent_fraction,
+            window_sparsity=_window_sparsity(counts), events=int(tally.spike_events),
+            macs=self.tokens * self.in_features * self.out_features,
+            cosine_similarity=cos, relative_error=rel, tally=tally,
+        )
+
+
+def _window_sparsity(counts: np.ndarray) -> float:
+    # The report's rule ("exclude": values beyond the 3-step INT3 window are left out); NaN when
+    # no value fits.
+    from analysis.sparsity import window_sparsity
+
+    return float(window_sparsity(counts, 3, mode="exclude").sparsity)
+
+
+# -- profile_model ----------------------------------------------------------------------------
+
+
+def profile_model(
+    model: Any,
+    inputs: Any,
+    *,
+    k: float = 3.0,
+    coding: str = "bidirectional",
+    profiles: Sequence[str] | str = ("paper-45nm",),
+    modes: Sequence[str] | str | None = None,
+    spike_outputs: bool = True,
+    group_size: int | None = 128,
+    max_tokens: int | None = None,
+    seed: int = 0,
+    path: str = "event",
+    name: str | None = None,
+) -> ModelProfile:
+    """Run ``model`` once with every ``nn.Linear`` turned into a W8ASpike projection, and measure.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any module; it is run on CPU or wherever its parameters live, in eval mode under
+        ``torch.no_grad``. It is left unchanged (hooks removed, training flags restored).
+    inputs : tensor, tuple/list of tensors, or mapping
+        A tensor is passed as the one positional argument, a tuple/list as positional arguments, a
+        mapping (e.g. a tokenizer's output) as keyword arguments.
+    k : float, default 3.0
+        Adaptive-threshold divisor, ``Vth = mean|x| / k`` per token (report default 3).
+    coding : str, default "bidirectional"
+        Spike coder of :data:`neurosim.coding.CODINGS` (signed coders only: inputs are signed).
+    profiles : str or sequence of str, default ("paper-45nm",)
+        Hardware profiles of :mod:`energy.profiles` to price the pass on.
+    modes : str or sequence of str, optional
+        Execution modes of :mod:`energy` (default: all, e.g. ``fp16-dense``, ``int8-dense``,
+        ``w8aspike-gpu``, ``w8aspike-event``); dense modes are priced on the same shapes.
+    spike_outputs : bool, default True
+        Replace each projection's output with the spiked one during the pass (what a W8ASpike model
+        computes) and report the final output's fidelity; False only observes (each layer then sees
+        floating-point inputs, and ``fidelity`` holds None).
+    group_size : int or None, default 128
+        Input features per INT8 weight scale group (None: one scale per output row).
+    max_tokens : int, optional
+        Run the event engine on at most this many rows per layer call, drawn without replacement
+        with ``numpy.random.default_rng(seed)``; the other rows still get the spiked output (the
+        engine's ``float`` formula, equal to the event path up to rounding) and energy is scaled by
+        ``tokens / tokens_profiled``.
+    seed : int, default 0
+        Seed of the row sampling.
+    path : {"event", "dense", "float"}, default "event"
+        Engine path for the profiled rows (all paths give the same tally).
+    name : str, optional
+        Label in the result (default: the model's class name).
+
+    Returns
+    -------
+    ModelProfile
+
+    Raises
+    ------
+    InputError
+        ``model`` not a Module, bad ``k``/``max_tokens``/``seed``, or a model output without tensors.
+    NotFoundError
+        Unknown ``coding``, ``path``, profile or mode.
+    DependencyError
+        torch is not installed.
+
+    Examples
+    --------
+    >>> prof = profile_model(torch.nn.Sequential(torch.nn.Linear(16, 8)), torch.randn(4, 16))
+    >>> prof.layers[0].tokens, prof.fidelity["cosine_similarity"] > 0.99
+    (4, True)
+    """
+    torch = _check_model(model)
+    from analysis._torch_hooks import call_model, final_tensor, guarded, skipped_modules, to_float64
+    from neurosim.engine import PATHS, w8aspike_linear
+
+    k = check_positive(k, "k")
+    check_coding(coding)
+    if path not in PATHS:
+        raise unknown_name("engine path", path, PATHS)
+    max_tokens = _check_int(max_tokens, "max_tokens", minimum=1, allow_none=True)
+    seed = _check_int(seed, "seed", minimum=0)
+    energy_modes, energy_profiles = _energy_choices(modes, profiles)
+    rng = np.random.default_rng(seed)
+    accs: dict[str, _LayerAcc] = {}
+    names = {m: n for n, m in model.named_modules()}
+
+    def hook(module: Any, args: tuple[Any, ...], output: Any) -> Any:
+        lname = names[module]
+        acc = accs.get(lname)
+        if acc is None:
+            acc = accs[lname] = _LayerAcc(lname, module, group_size)
+        x = to_float64(args[0])
+        if x.shape[-1] != acc.in_features:
+            raise ShapeError(f"{lname}: input has {x.shape[-1]} features, expected {acc.in_features}")
+        rows = x.reshape(-1, acc.in_features)
+        ref = to_float64(output).reshape(rows.shape[0], acc.out_features)
+        n = rows.shape[0]
+        pick = (np.arange(n) if max_tokens is None or n <= max_tokens
+                else np.sort(rng.choice(n, size=max_tokens, replace=False)))
+        res = w8aspike_linear(rows[pick], acc.weight, acc.bias, k=k, coding=coding, path=path,
+                              name=lname)
+        acc.calls += 1
+        acc.tokens += n
+        acc.tallies.append(res.tally)
+        acc.counts.append(res.counts)
+        r, y = ref[pick].ravel(), res.output.ravel()
+        d = y - r
+        acc.sums += (r @ y, r @ r, y @ y, d @ d)
+        if not spike_outputs:
+            return None
+        if len(pick) == n:
+            full = res.output
+        else:  # rows outside the sample: same spike counts, the engine's float formula
+            c, vth = spike_counts(rows, k)
+            full = (c * vth) @ acc.weight.dequantize().T
+            if acc.bias is not None:
+                full += acc.bias
+            full[pick] = res.output
+        out = torch.from_numpy(full.reshape(*output.shape))
+        return out.to(dtype=output.dtype, device=output.device)
+
+    with guarded(model) as handles:
+        ref_out = to_float64(final_tensor(call_model(model, inputs))) if spike_outputs else None
+        for m in model.modules():
+            if isinstance(m, torch.nn.Linear):
+                handles.append(m.register_forward_hook(hook))
+        new_out = to_float64(final_tensor(call_model(model, inputs)))
+
+    fidelity: dict[str, float | None] = {"cosine_similarity": None, "relative_error": None}
+    if ref_out is not None:
+        if ref_out.shape != new_out.shape:
+            raise ShapeError(f"spiked output shape {new_out.shape} differs from {ref_out.shape}")
+        cos, rel = _compare(ref_out, new_out)
+        fidelity = {"cosine_similarity": cos, "relative_error": rel}
+    layers = tuple(acc.result() for acc in accs.values())
+    label = name or type(model).__name__
+    energy = _model_energy(label, layers, energy_modes, energy_profiles)
+    skipped = [{"name": n, "kind": kd, "reason": r}
+               for n, kd, r in skipped_modules(model, (torch.nn.Linear,))]
+    skipped += [{"name": n, "kind": type(m).__name__,
+                 "reason": "nn.Linear never called as a module during the pass (its weight is used "
+                           "directly, e.g. MultiheadAttention.out_proj); not profiled"}
+                for n, m in model.named_modules() if isinstance(m, torch.nn.Linear) and n not in accs]
+    settings = {"k": k, "coding": coding, "group_size": group_size, "path": path,
+                "max_tokens": max_tokens, "seed": seed, "spike_outputs": bool(spike_outputs)}
+    return ModelProfile(model=label, layers=layers, energy=energy, fidelity=fidelity,
+                        skipped=tuple(skipped), settings=settings)
+
+
+# -- energy adapters ----------------------------------------------------------------------------
+
+
+def _energy_choices(modes: Any, profiles: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    names = _profile_names(profiles)
+    if not names:  # nothing to price: energy is not consulted at all
+        return (), ()
+    from energy.modes import MODES
+
+    chosen = MODES if modes is None else ((modes,) if isinstance(modes, str) else tuple(modes))
+    for m in chosen:
+        if m not in MODES:
+            raise unknown_name("execution mode", str(m), MODES)
+    return tuple(chosen), names
+
+
+def _model_energy(label: str, layers: Sequence[LayerProfile], modes: Sequence[str],
+                  profiles: Sequence[str]) -> tuple[dict[str, Any], ...]:
+    """Energy of the profiled projections per (mode, profile), summed over layers, in J.
+
+    Each layer is priced by :func:`energy.modes.mode_energy` as a one-projection workload with the
+    layer's measured :class:`~energy.workload.SpikeStatistics` (from its tally), per token, times
+    the layer's token count (all rows, sampled or not). Rows of one forward call share one weight
+    fetch from DRAM (``weight_reuse`` = rows per call). Only ``nn.Linear`` projections are priced:
+    attention score products, norms and skipped layers are not. A mode the profile cannot run, or
+    an action it has no figure for, gives None energies and the ``reason``; never 0.
+    """
+    if not profiles or not modes or not layers:
+        return ()
+    from energy.modes import mode_energy
+    from energy.profiles import get_profile
+    from energy.workload import SpikeStatistics, Workload
+
+    work = [(lay, Workload.single(lay.in_features, lay.out_features, name=lay.name),
+             SpikeStatistics.from_tally(lay.tally), max(1.0, lay.tokens / lay.calls)) for lay in layers]
+    records = []
+    for pname in profiles:
+        prof = get_profile(pname)
+        for mode in modes:
+            parts = np.zeros(3)
+            reason = ""
+            for lay, wl, stats, reuse in work:
+                res = mode_energy(mode, wl, prof, stats, weight_reuse=reuse)
+                if res.breakdown is None:
+                    reason = res.reason
+                    break
+                br = res.breakdown
+                parts += np.array([br.compute_j, br.memory_j, br.static_j]) * lay.tokens
+            rec: dict[str, Any] = {"model": label, "mode": mode, "profile": pname}
+            if reason:
+                rec.update(compute_j=None, memory_j=None, static_j=None, total_j=None, reason=reason)
+            else:
+                rec.update(compute_j=float(parts[0]), memory_j=float(parts[1]),
+                           static_j=float(parts[2]), total_j=float(parts.sum()), reason="")
+            records.append(rec)
+    return tuple(records)
+
+
+# -- profile_snn ------------------------------------------------------------------------------
+
+
+def contains_spiking_neurons(model: Any) -> bool:
+    """True when ``model`` holds at least one snntorch ``SpikingNeuron`` (False without snntorch)."""
+    try:
+        import snntorch
+    except ImportError:
+        return False
+    return any(isinstance(m, snntorch.SpikingNeuron) for m in model.modules())
+
+
+def profile_snn(
+    model: Any,
+    inputs: Any,
+    *,
+    profiles: Sequence[str] | str = ("loihi", "speck", "paper-45nm"),
+    num_steps: int | None = None,
+    calling: str = "step",
+    name: str | None = None,
+) -> SNNProfile:
+    """Record an snntorch network's spikes over time and count the operations they drive.
+
+    Supported calling conventions (``calling``):
+
+    ``"step"`` (default)
+        ``model(x_t)`` computes one time step; neurons keep their state between calls (snntorch
+        keeps it in the neuron module whether or not ``init_hidden=True``). The state is reset to
+        empty before step 0 (per instance, not the process-wide ``snntorch.utils.reset``) and
+        restored to what it was afterwards. With ``num_steps=None``, ``inputs`` is ``[T, batch,
+        ...]`` and step t gets ``inputs[t]``; with ``num_steps=T``, ``inputs`` is one static
+        ``[batch, ...]`` tensor fed at every step (direct/current coding).
+    ``"sequence"``
+        ``model(inputs)`` runs all steps itself (the snntorch tutorials' loop inside ``forward``);
+        each neuron call is one step, and ``inputs`` is passed as is (``num_steps`` must be None).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Holding at least one snntorch ``SpikingNeuron`` (Leaky, Synaptic, Alpha, RLeaky, ...).
+    inputs : torch.Tensor
+        See above; the batch axis is the first axis of one step's input.
+    profiles : str or sequence of str
+        Hardware profiles of :mod:`energy.profiles` with per-synop and per-neuron-update energies.
+    num_steps : int, optional
+        Number of steps for a static input (``calling="step"`` only).
+    calling : {"step", "sequence"}
+    name : str, optional
+        Label in the result (default: the class name).
+
+    Returns
+    -------
+    SNNProfile
+        Neuron firing rates per step and per window, connection-layer counts, NeuroBench per-sample
+        counts, energy per profile: spiking-input connections as synops x E_synop, dense-input
+        connections (the first layer) as Effective_MACs x E_MAC, neuron updates x E_update.
+
+    Raises
+    ------
+    InputError
+        No spiking neurons, bad ``calling``/``num_steps``, inputs not a tensor.
+    NotFoundError
+        Unknown profile.
+    DependencyError
+        torch or snntorch is not installed.
+    """
+    torch = _check_model(model)
+    from analysis._torch_hooks import (
+        call_model,
+        connection_counts,
+        guarded,
+        is_spiking_tensor,
+        reset_neuron_state,
+        skipped_modules,
+        spiking_neurons,
+    )
+
+    neurons = spiking_neurons(model)
+    if not neurons:
+        raise InputError("'model' holds no snntorch SpikingNeuron layer; use profile_model for ANNs")
+    if calling not in ("step", "sequence"):
+        raise InputError(f"'calling' must be 'step' or 'sequence' (got {calling!r})")
+    if not isinstance(inputs, torch.Tensor):
+        raise InputError(f"'inputs' must be a torch.Tensor (got {type(inputs).__name__})")
+    num_steps = _check_int(num_steps, "num_steps", minimum=1, allow_none=True)
+    if calling == "sequence" and num_steps is not None:
+        raise InputError("'num_steps' applies to calling='step' only (got calling='sequence')")
+    if calling == "step" and num_steps is None and inputs.dim() < 2:
+        raise ShapeError(f"'inputs' must be [T, batch, ...] (got shape {tuple(inputs.shape)})")
+    energy_profiles = _profile_names(profiles)
+    conn_types = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d)
+    names = {m: n or "<root>" for n, m in model.named_modules()}
+    spk_rec: dict[str, list[Any]] = {n: [] for n, _ in neurons}
+    conn: dict[str, dict[str, Any]] = {}
+
+    def neuron_hook(module: Any, args: tuple[Any, ...], output: Any) -> None:
+        spk = output[0] if isinstance(output, tuple) else output
+        spk_rec[names[module]].append(spk.detach().to("cpu", torch.float64))
+
+    def conn_hook(module: Any, args: tuple[Any, ...]) -> None:
+        x = args[0]
+        dense, eff, syn, ev = connection_counts(module, x)
+        rec = conn.setdefault(names[module], {
+            "kind": type(module).__name__, "calls": 0, "spiking_calls": 0, "input_events": 0,
+            "dense": 0, "effective_macs": 0, "effective_acs": 0, "synops": 0,
+        })
+        spiking = is_spiking_tensor(x)
+        rec["calls"] += 1
+        rec["spiking_calls"] += int(spiking)
+        rec["input_events"] += ev
+        rec["dense"] += dense
+        rec["effective_acs" if spiking else "effective_macs"] += eff
+        rec["synops"] += syn if spiking else 0
+
+    saved = {(n, b): m._buffers[b] for n, m in neurons for b in m._non_persistent_buffers_set}
+    try:
+        with guarded(model) as handles:
+            for _, m in neurons:
+                handles.append(m.register_forward_hook(neuron_hook))
+            for m in model.modules():
+                if isinstance(m, conn_types):
+                    handles.append(m.register_forward_pre_hook(conn_hook))
+            reset_neuron_state(neurons)
+            if calling == "sequence":
+                call_model(model, inputs)
+            else:
+                steps = num_steps if num_steps is not None else inputs.shape[0]
+                for t in range(steps):
+                    model(inputs if num_steps is not None else inputs[t])
+    finally:
+        mods = dict(neurons)
+        for (n, b), v in saved.items():
+            mods[n]._buffers[b] = v
+
+    neuron_profiles = []
+    total_el = nonzero_el = 0
+    batch = time_steps = 0
+    for n, m in neurons:
+        rec = spk_rec[n]
+        if not rec:
+            continue
+        s = torch.stack(rec)  # [T, batch, ...]
+        t_steps, b = int(s.shape[0]), int(s.shape[1]) if s.dim() > 1 else 1
+        per_sample = int(s[0].numel() // b)
+        spikes = float(s.abs().sum().item())
+        fired = (s != 0).any(dim=0).reshape(-1)
+        total_el += s.numel()
+        nonzero_el += int((s != 0).sum().item())
+        batch, time_steps = max(batch, b), max(time_steps, t_steps)
+        denom = per_sample * t_steps * b
+        neuron_profiles.append(NeuronLayerProfile(
+            name=n, kind=type(m).__name__, neurons=per_sample, time_steps=t_steps, batch=b,
+            spikes=spikes, firing_rate=spikes / denom, spikes_per_neuron=spikes / (per_sample * b),
+            silent_fraction=float(1.0 - fired.to(torch.float64).mean().item()),
+            neuron_updates=denom,
+        ))
+    synapses = tuple(
+        SynapseLayerProfile(
+            name=n, kind=r["kind"],
+            input_kind=("spikes" if r["spiking_calls"] == r["calls"]
+                        else "dense" if r["spiking_calls"] == 0 else "mixed"),
+            calls=r["calls"], input_events=r["input_events"], dense=r["dense"],
+            effective_macs=r["effective_macs"], effective_acs=r["effective_acs"], synops=r["synops"],
+        )
+        for n, r in conn.items()
+    )
+    b = max(batch, 1)
+    neurobench = {
+        "Dense": sum(s.dense for s in synapses) / b,
+        "Effective_MACs": sum(s.effective_macs for s in synapses) / b,
+        "Effective_ACs": sum(s.effective_acs for s in synapses) / b,
+        "activation_sparsity": 1.0 - nonzero_el / total_el if total_el else 0.0,
+    }
+    label = name or type(model).__name__
+    energy = _snn_energy(label, tuple(neuron_profiles), synapses, energy_profiles)
+    skipped = tuple({"name": n, "kind": kd, "reason": r}
+                    for n, kd, r in skipped_modules(model, conn_types)
+                    if not isinstance(model.get_submodule(n) if n != "<root>" else model,
+                                      tuple(type(m) for _, m in neurons)))
+    return SNNProfile(
+        model=label, time_steps=time_steps, batch=batch, neurons=tuple(neuron_profiles),
+        synapses=synapses, neurobench=neurobench, energy=energy, skipped=skipped,
+        settings={"calling": calling, "num_steps": num_steps, "profiles": list(energy_profiles)},
+    )
+
+
+def _profile_names(profiles: Any) -> tuple[str, ...]:
+    """Validated profile names; an empty sequence means "do not price"."""
+    from energy.profiles import list_profiles
+
+    names = (profiles,) if isinstance(profiles, str) else tuple(profiles)
+    known = list_profiles()
+    for n in names:
+        if n not in known:
+            raise unknown_name("hardware profile", str(n), known, hint="energy-report --list-profiles")
+    return names
+
+
+def _snn_energy(label: str, neurons: Sequence[NeuronLayerProfile],
+                synapses: Sequence[SynapseLayerProfile],
+                profiles: Sequence[str]) -> tuple[dict[str, Any], ...]:
+    """Price the recorded SNN workload on each profile (energy.actions calculator).
+
+    Spiking-input connections: ``synops`` x add_int8 (per synaptic op); emitted spikes x spike_events
+    (routing); neuron updates x neuron_updates; dense-input connections: ``Effective_MACs`` x
+    mac_fp16. An action without a figure in the profile is never priced as 0: if the synaptic ops
+    cannot be priced the record's energies are None with the reason; MACs the profile cannot price
+    (neuromorphic chips have no MAC figure: the first layer runs elsewhere) are reported in
+    ``unpriced_macs``.
+    """
+    from energy.actions import ActionCounts, evaluate, missing_costs
+    from energy.profiles import get_profile
+
+    spikes = float(sum(n.spikes for n in neurons))
+    updates = float(sum(n.neuron_updates for n in neurons))
+    synops = float(sum(s.synops for s in synapses))
+    macs = float(sum(s.effective_macs for s in synapses))
+    records = []
+    for name in profiles:
+        prof = get_profile(name)
+        counts = ActionCounts(add_int8=synops, spike_events=spikes, neuron_updates=updates)
+        priced_macs = macs if prof.costs.mac_fp16 is not None else 0.0
+        counts = counts + ActionCounts(mac_fp16=priced_macs)
+        rec: dict[str, Any] = {
+            "model": label, "profile": name, "synops": synops, "spike_events": spikes,
+            "neuron_updates": updates, "macs_priced": priced_macs, "unpriced_macs": macs - priced_macs,
+        }
+        missing = missing_costs(counts, prof.costs)
+        if missing:
+            rec.update(compute_j=None, memory_j=None, static_j=None, total_j=None,
+                       notes=[f"profile {name!r} has no figure for {', '.join(missing)}; not priced"])
+        else:
+            br = evaluate(counts, prof.costs)
+            notes = list(br.notes)
+            if macs > priced_macs:
+                notes.append(f"{macs - priced_macs:.0f} dense-input MACs not priced: profile {name!r} "
+                             "has no FP16 MAC figure (that layer runs off-chip)")
+            rec.update(compute_j=br.compute_j, memory_j=br.memory_j, static_j=br.static_j,
+                       total_j=br.total_j, notes=notes)
+        records.append(rec)
+    return tuple(records)
+
+
+# -- CLI helpers ------------------------------------------------------------------------------
+
+
+def load_factory(spec: str) -> tuple[Any, Any]:
+    """Import ``MODULE:FACTORY`` and call the factory.
+
+    Parameters
+    ----------
+    spec : str
+        ``"package.module:make_model"`` (an importable module) or ``"path/to/file.py:make_model"``.
+        The factory takes no arguments and returns a ``torch.nn.Module`` or a pair
+        ``(module, example_inputs)``.
+
+    Returns
+    -------
+    model : torch.nn.Module
+    example_inputs : object or None
+        What the factory returned beside the model (None when it returned the model alone).
+
+    Raises
+    ------
+    InputError
+        ``spec`` not of the form ``MODULE:FACTORY``, the factory not callable, or it returned
+        something that is not a Module.
+    NotFoundError
+        The module or file does not exist, or has no attribute ``FACTORY`` (lists what it has).
+    DependencyError
+        The module imports something that is not installed.
+    """
+    if not isinstance(spec, str) or spec.count(":") < 1:
+        raise InputError(f"'spec' must be 'MODULE:FACTORY', e.g. 'mypkg.models:make_net' (got {spec!r})")
+    mod_name, _, attr = spec.rpartition(":")
+    if not mod_name or not attr.isidentifier():
+        raise InputError(f"'spec' must be 'MODULE:FACTORY' with a Python name after ':' (got {spec!r})")
+    module = _import_spec_module(mod_name)
+    if not hasattr(module, attr):
+        known = [a for a in dir(module) if not a.startswith("_") and callable(getattr(module, a))]
+        raise unknown_name(f"factory in {mod_name!r}", attr, known)
+    factory = getattr(module, attr)
+    if not callable(factory):
+        raise InputError(f"{spec!r} must name a callable factory (got {type(factory).__name__})")
+    made = factory()
+    model, example = (made if isinstance(made, tuple) and len(made) == 2 else (made, None))
+    from analysis._torch_hooks import require_torch
+
+    if not isinstance(model, require_torch().nn.Module):
+        msg = (f"factory {spec!r} must return a torch.nn.Module or (module, example_inputs) "
+               f"(got {type(made).__name__})")
+        raise InputError(msg)
+    return model, example
+
+
+def _import_spec_module(mod_name: str) -> Any:
+    if mod_name.endswith(".py"):
+        file = Path(mod_name)
+        if not file.is_file():
+            raise NotFoundError(f"model file {str(file)!r} does not exist")
+        mod_id = f"_neurosim_factory_{abs(hash(str(file.resolve())))}"
+        spec = importlib.util.spec_from_file_location(mod_id, file)
+        if spec is None or spec.loader is None:
+            raise InputError(f"cannot import {str(file)!r} as a Python module")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[mod_id] = module
+        try:
+            spec.loader.exec_module(module)
+        except ModuleNotFoundError as exc:
+            sys.modules.pop(mod_id, None)
+            raise DependencyError(f"{str(file)!r} imports {exc.name!r}, which is not installed") from exc
+        return module
+    try:
+        return importlib.import_module(mod_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and (mod_name == exc.name or mod_name.startswith(exc.name + ".")):
+            msg = (f"module {mod_name!r} not found (is it on sys.path? run from its directory, or "
+                   "give a file path 'path/to/file.py:FACTORY')")
+            raise NotFoundError(msg) from exc
+        raise DependencyError(f"module {mod_name!r} imports {exc.name!r}, which is not installed") from exc
+
+
+def _hf_loader(path: Path) -> tuple[Any, Any]:
+    """Load tokenizer and model from a local HuggingFace directory, offline."""
+    try:
+        import transformers
+    except ImportError as exc:
+        raise DependencyError(f"profiling a HuggingFace directory needs transformers: {_HF_HINT}") from exc
+    config = transformers.AutoConfig.from_pretrained(path, local_files_only=True)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+    archs = getattr(config, "architectures", None) or []
+    if any(a.endswith("ForCausalLM") for a in archs):
+        model = transformers.AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
+    else:
+        model = transformers.AutoModel.from_pretrained(path, local_files_only=True)
+    return model, tokenizer
+
+
+def profile_hf_directory(
+    path: str | Path,
+    *,
+    texts: Sequence[str] | None = None,
+    max_length: int = 64,
+    **kwargs: Any,
+) -> ModelProfile:
+    """Profile a local HuggingFace ``transformers`` model directory with :func:`profile_model`.
+
+    Parameters
+    ----------
+    path : str or Path
+        Directory with ``config.json``, the weights and the tokenizer files. Loaded offline
+        (``local_files_only=True``): ``*ForCausalLM`` architectures with ``AutoModelForCausalLM``
+        (output ``logits``), others with ``AutoModel`` (output ``last_hidden_state``).
+    texts : sequence of str, optional
+        Prompts to run (default :data:`SAMPLE_TEXTS`), padded to a batch.
+    max_length : int, default 64
+        Truncation length in tokens.
+    **kwargs
+        Passed to :func:`profile_model` (``k``, ``profiles``, ``max_tokens``, ...).
+
+    Returns
+    -------
+    ModelProfile
+        Labelled with the directory name.
+
+    Raises
+    ------
+    NotFoundError
+        ``path`` is not a directory or has no ``config.json``.
+    InputError
+        Empty ``texts`` or bad ``max_length``.
+    DependencyError
+        transformers (or torch) is not installed: ``pip install 'neurosim[hf]'``.
+    """
+    p = Path(path)
+    if not p.is_dir():
+        raise NotFoundError(f"HuggingFace model directory {str(p)!r} does not exist")
+    if not (p / "config.json").is_file():
+        raise NotFoundError(f"{str(p)!r} has no config.json; is it a HuggingFace model directory?")
+    texts = list(SAMPLE_TEXTS if texts is None else texts)
+    if not texts or not all(isinstance(t, str) and t for t in texts):
+        raise InputError(f"'texts' must be non-empty strings (got {texts!r})")
+    max_length = _check_int(max_length, "max_length", minimum=1)
+    model, tokenizer = _hf_loader(p)
+    if getattr(tokenizer, "pad_token", None) is None and getattr(tokenizer, "eos_token", None):
+        tokenizer.pad_token = tokenizer.eos_token  # decoder tokenizers often lack one; batch needs it
+    enc = tokenizer(texts, return_tensors="pt", padding=True, truncation=True, max_length=max_length)
+    inputs = {key: enc[key] for key in ("input_ids", "attention_mask") if key in enc}
+    kwargs.setdefault("name", p.name)
+    return profile_model(model, inputs, **kwargs)
