@@ -1,0 +1,402 @@
+"""Plots of spike trains, count histograms, the k sweep, energy per token and prefill scaling.
+
+The only module of the project that imports matplotlib. Figures are built with
+:class:`matplotlib.figure.Figure` on an Agg canvas, never through ``pyplot``, so no global figure state
+is created or leaked. Every function takes ``ax=None`` (a new figure is made when omitted), forwards
+``**kwargs`` to the main drawing call and returns the Axes; :func:`save_figure` writes a PNG atomically.
+Values are SI inside; axis labels carry the display unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+import os
+from pathlib import Path
+import uuid
+from typing import Any
+
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+import numpy as np
+import pandas as pd
+
+from neurosim._validation import as_int_counts
+from neurosim.exceptions import InputError, ShapeError
+
+__all__ = [
+    "new_axes",
+    "plot_coders",
+    "plot_count_histogram",
+    "plot_energy",
+    "plot_k_sweep",
+    "plot_prefill",
+    "plot_raster",
+    "save_figure",
+]
+
+_POS, _NEG = "#1f5fa8", "#c0392b"
+_ENERGY_PARTS = (("compute_j", "compute", "#4c72b0"), ("memory_j", "memory", "#dd8452"),
+                 ("static_j", "static", "#8c8c8c"))
+_PREFIXES = ((1e-15, "fJ"), (1e-12, "pJ"), (1e-9, "nJ"), (1e-6, "µJ"), (1e-3, "mJ"), (1.0, "J"))
+
+
+def new_axes(figsize: tuple[float, float] = (6.4, 4.2)) -> Axes:
+    """One Axes on a new Agg-backed :class:`~matplotlib.figure.Figure` (no pyplot state)."""
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig.add_subplot()
+
+
+def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 120) -> Path:
+    """Write ``fig`` as PNG to ``path`` atomically (temporary file in the same folder, then rename).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : path-like
+        Destination; its folder must exist.
+    dpi : int
+        Resolution in dots per inch.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Raises
+    ------
+    InputError
+        ``fig`` is not a Figure, or the folder of ``path`` does not exist.
+    """
+    if not isinstance(fig, Figure):
+        raise InputError(f"'fig' must be a matplotlib Figure (got {type(fig).__name__}); use ax.figure")
+    dest = Path(path)
+    if not dest.parent.is_dir():
+        raise InputError(f"'path' folder {str(dest.parent)!r} does not exist; create it first")
+    # A unique sibling name (not mkstemp, whose 0600 mode would stick to the PNG after the rename).
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "xb") as fh:
+            fig.savefig(fh, format="png", dpi=dpi)
+        os.replace(tmp, dest)
+    except BaseException:
+        # Leave no half-written temporary behind; the original file (if any) is untouched.
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def _counts_1d(counts: Any) -> np.ndarray:
+    arr = as_int_counts(counts, "counts_1d")
+    if arr.ndim != 1:
+        raise ShapeError(f"'counts_1d' must be 1-D, one count per neuron (got shape {arr.shape})")
+    return arr
+
+
+def plot_raster(counts_1d: Any, coding: str = "bidirectional", ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Time-by-neuron raster of the spike train coding ``counts_1d`` (report figure 10 analogue).
+
+    Positive spikes are drawn as up-ticks in blue, negative spikes as down-ticks in red.
+
+    Parameters
+    ----------
+    counts_1d : array_like of int, shape (neurons,)
+        One integer count per neuron.
+    coding : str
+        Spike coder (see :data:`neurosim.coding.CODINGS`).
+    ax : matplotlib Axes, optional
+    **kwargs
+        Forwarded to ``Axes.scatter`` (e.g. ``s=``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from neurosim.coding import encode
+
+    counts = _counts_1d(counts_1d)
+    train = encode(counts, coding)
+    if ax is None:
+        ax = new_axes((6.4, max(2.4, 0.28 * counts.size + 1.2)))
+    t_steps = train.shape[0]
+    kwargs.setdefault("s", 60)
+    for sign, color, marker, label in ((1, _POS, "^", "+1 spike"), (-1, _NEG, "v", "-1 spike")):
+        t, i = np.nonzero(train == sign)
+        if t.size:
+            ax.scatter(t, i, marker=marker, color=color, label=label, **kwargs)
+    ax.set_xlim(-0.6, t_steps - 0.4)
+    ax.set_ylim(-0.6, counts.size - 0.4)
+    ax.set_xticks(range(t_steps))
+    ax.set_yticks(range(counts.size))
+    ax.set_yticklabels([f"{j} ({c:+d})" if c else f"{j} (0)" for j, c in enumerate(counts)])
+    ax.invert_yaxis()
+    ax.grid(True, color="0.9")
+    ax.set_axisbelow(True)
+    ax.set_xlabel("time step")
+    ax.set_ylabel("neuron (count)")
+    if (train < 0).any():
+        ax.legend(fontsize=7, loc="lower left", framealpha=0.9)
+    n_spikes = int(np.abs(train).sum())
+    ax.set_title(f"{coding}\nT = {t_steps} steps, {n_spikes} spikes", fontsize=10)
+    return ax
+
+
+def plot_coders(counts_1d: Any, *, codings: Sequence[str] | None = None, **kwargs: Any) -> Figure:
+    """One raster panel per spike coder for the same counts (a Figure with one Axes per coder).
+
+    Unsigned coders (binary, bitwise) code ``|counts|``; their panel title says so.
+
+    Parameters
+    ----------
+    counts_1d : array_like of int, shape (neurons,)
+    codings : sequence of str, optional
+        Default every coder of :data:`neurosim.coding.CODINGS` (five panels).
+    **kwargs
+        Forwarded to :func:`plot_raster`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from neurosim.coding import CODINGS, encode
+
+    counts = _counts_1d(counts_1d)
+    codings = tuple(CODINGS if codings is None else codings)
+    if not codings:
+        raise InputError("'codings' must name at least one coder (got none)")
+    steps = []
+    for c in codings:
+        unsigned = c in ("binary", "bitwise")
+        steps.append(encode(np.abs(counts) if unsigned else counts, c).shape[0])
+    fig = Figure(figsize=(min(15.0, 0.3 * sum(steps) + 2.0 * len(codings)), max(3.0, 0.32 * counts.size + 1.8)),
+                 layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, len(codings), sharey=True, width_ratios=[max(s, 5) for s in steps])
+    axes = np.atleast_1d(axes)
+    for ax, c in zip(axes, codings, strict=True):
+        unsigned = c in ("binary", "bitwise")
+        plot_raster(np.abs(counts) if unsigned else counts, c, ax=ax, **kwargs)
+        if unsigned and (counts < 0).any():
+            ax.set_title(ax.get_title().replace(c, f"{c} of |counts|", 1), fontsize=9)
+        else:
+            ax.title.set_fontsize(9)
+        if ax is not axes[0]:
+            ax.set_ylabel("")
+    return fig
+
+
+def plot_count_histogram(counts: Any, ax: Axes | None = None, *, max_value: int = 64, **kwargs: Any) -> Axes:
+    """Histogram of ``|counts|`` (log y; report figure 9), with the ``<= 7`` and ``> 16`` regions marked.
+
+    Parameters
+    ----------
+    counts : array_like of int
+        Signed spike counts, any shape.
+    ax : matplotlib Axes, optional
+    max_value : int
+        Last bin drawn; larger values are summarized in the legend (their shares are always exact).
+    **kwargs
+        Forwarded to ``Axes.bar``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from analysis.sparsity import count_distribution
+
+    dist = count_distribution(counts, max_value=max_value)
+    if ax is None:
+        ax = new_axes()
+    kwargs.setdefault("color", "#4c72b0")
+    kwargs.setdefault("width", 0.85)
+    ax.bar(dist.values, dist.fractions * 100.0, **kwargs)
+    ax.set_yscale("log")
+    ax.axvspan(-0.5, 7.5, color="#55a868", alpha=0.12, label=f"|count| <= 7: {dist.within_0_7:.1%}")
+    ax.axvspan(16.5, max_value + 0.5, color="#c44e52", alpha=0.10, label=f"|count| > 16: {dist.above_16:.2%}")
+    ax.set_xlim(-0.5, max_value + 0.5)
+    ax.set_xlabel("|spike count| per channel")
+    ax.set_ylabel("share of channels (%)")
+    extra = f", {dist.overflow_fraction:.2%} beyond {max_value}" if dist.overflow_fraction else ""
+    ax.set_title(f"{dist.n:,} channels, silent {dist.fractions[0]:.1%}{extra}", fontsize=10)
+    ax.legend(loc="upper right", fontsize=9)
+    return ax
+
+
+def plot_k_sweep(df: pd.DataFrame, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Window sparsity and share of ``|count| <= 7`` versus k, ours beside the report's table 11.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Output of :func:`analysis.sweep.k_sweep`.
+    ax : matplotlib Axes, optional
+    **kwargs
+        Forwarded to ``Axes.plot`` for our curves.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    need = ("k", "window_sparsity", "within_7_fraction", "report_sparsity", "report_within_7_fraction")
+    missing = [c for c in need if c not in getattr(df, "columns", ())]
+    if missing:
+        raise InputError(f"'df' must be a k_sweep() frame; missing columns {missing}")
+    if ax is None:
+        ax = new_axes()
+    kwargs.setdefault("marker", "o")
+    k = df["k"].to_numpy(float)
+    ax.plot(k, df["window_sparsity"] * 100, color="#4c72b0", label="window sparsity (ours)", **kwargs)
+    ax.plot(k, df["report_sparsity"] * 100, color="#4c72b0", ls="--", marker="s", mfc="none",
+            label="window sparsity (report table 11)")
+    ax.plot(k, df["within_7_fraction"] * 100, color="#dd8452", label="|count| <= 7 (ours)", **kwargs)
+    ax.plot(k, df["report_within_7_fraction"] * 100, color="#dd8452", ls="--", marker="s", mfc="none",
+            label="|count| <= 7 (report table 11)")
+    ax.set_xlabel("threshold divisor k (Vth = mean|x| / k)")
+    ax.set_ylabel("share (%)")
+    ax.set_xticks(k)
+    ax.grid(True, color="0.9")
+    ax.legend(fontsize=8, loc="center right")
+    return ax
+
+
+def _energy_prefix(values: np.ndarray) -> tuple[float, str]:
+    peak = float(np.nanmax(np.abs(values))) if values.size else 1.0
+    scale, name = _PREFIXES[0]
+    for s, n in _PREFIXES:
+        if peak >= s:
+            scale, name = s, n
+    return scale, name
+
+
+def plot_energy(records: Iterable[Mapping[str, Any]], ax: Axes | None = None, *, log: bool = True,
+                **kwargs: Any) -> Axes:
+    """Energy per token of each (model, mode, profile), stacked as compute, memory and static.
+
+    Parameters
+    ----------
+    records : iterable of mapping
+        Each with ``model``, ``mode``, ``profile``, ``compute_j``, ``memory_j``, ``static_j``,
+        ``total_j`` (J per token), as the energy package produces them.
+    ax : matplotlib Axes, optional
+    log : bool
+        Log x axis (default): energies across profiles span orders of magnitude. The stacked parts are
+        drawn as cumulative bars, so each segment's length on the log axis is not its share; the
+        totals are printed at the bar ends.
+    **kwargs
+        Forwarded to ``Axes.barh``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    InputError
+        No records, a missing key or a negative energy.
+    """
+    recs = list(records)
+    if not recs:
+        raise InputError("'records' must hold at least one energy record (got none)")
+    keys = ("model", "mode", "profile", "compute_j", "memory_j", "static_j", "total_j")
+    for i, r in enumerate(recs):
+        missing = [k for k in keys if k not in r]
+        if missing:
+            raise InputError(f"'records'[{i}] lacks keys {missing}; expected {list(keys)}")
+        for k in keys[3:]:
+            if not float(r[k]) >= 0:
+                raise InputError(f"'records'[{i}][{k!r}] must be >= 0 J (got {r[k]!r})")
+    parts = np.array([[float(r[k]) for k, _, _ in _ENERGY_PARTS] for r in recs])
+    totals = np.array([float(r["total_j"]) for r in recs])
+    scale, unit = _energy_prefix(totals)
+    labels = [f"{r['model']} | {r['mode']} | {r['profile']}" for r in recs]
+    if ax is None:
+        ax = new_axes((8.0, max(2.5, 0.42 * len(recs) + 1.4)))
+    y = np.arange(len(recs))
+    left = np.zeros(len(recs))
+    kwargs.setdefault("height", 0.7)
+    for j, (_, name, color) in enumerate(_ENERGY_PARTS):
+        ax.barh(y, parts[:, j] / scale, left=left, color=color, label=name, **kwargs)
+        left += parts[:, j] / scale
+    for yi, tot in zip(y, totals, strict=True):
+        ax.annotate(f" {tot / scale:.3g} {unit}", (tot / scale, yi), va="center", fontsize=8)
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.invert_yaxis()
+    if log:
+        ax.set_xscale("log")
+        pos = totals[totals > 0] / scale
+        if pos.size:
+            ax.set_xlim(pos.min() / 3, pos.max() * 8)
+    ax.set_xlabel(f"energy per token ({unit})")
+    ax.set_ylabel("model | mode | hardware profile", fontsize=9)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(True, axis="x", color="0.9")
+    return ax
+
+
+def plot_prefill(ax: Axes | None = None, *, lengths: Sequence[int] | None = None, **kwargs: Any) -> Axes:
+    """TTFT versus context length: report table 7 points, fitted Qwen2.5-7B baselines, FLOP scaling.
+
+    Measured points (markers) for SpikingBrain-7B and Qwen2.5-7B; the affine and power-law baseline fits
+    of :mod:`analysis.ttft` extended to 4M (lines); on the right axis, analytical prefill FLOPs per GPU
+    (:func:`neurosim.models.prefill_flops` divided by the table's GPU count) for both models (dotted).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes, optional
+    lengths : sequence of int, optional
+        Context lengths for the FLOP curves (default the table's 256k..4M).
+    **kwargs
+        Forwarded to ``Axes.plot`` for the measured points.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The TTFT axes (the FLOP axis is its ``twinx``).
+    """
+    from analysis.ttft import TABLE_7, fit_baseline
+    from neurosim.models import get_model_config, prefill_flops
+
+    if ax is None:
+        ax = new_axes((7.2, 4.6))
+    n = np.asarray(TABLE_7.lengths, dtype=float)
+    kwargs.setdefault("ls", "none")
+    kwargs.setdefault("ms", 7)
+    ax.plot(n, TABLE_7.spikingbrain_s, marker="o", color="#4c72b0", label="SpikingBrain-7B (table 7)", **kwargs)
+    ax.plot(n, TABLE_7.qwen_s, marker="s", color="#c44e52", label="Qwen2.5-7B (table 7)", **kwargs)
+    grid = np.geomspace(n[0], n[-1], 50)
+    for model, ls in (("affine", "-"), ("power", "--")):
+        fit = fit_baseline(model)
+        ax.plot(grid, fit.predict(grid), color="#c44e52", ls=ls, lw=1,
+                label=f"Qwen fit, {model} ({fit.predict(n[-1]) / TABLE_7.spikingbrain_s[-1]:.0f}x at 4M)")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks(n)
+    ax.set_xticklabels([f"{int(v) >> 10}k\n{g} GPUs" if v < 1 << 20 else f"{int(v) >> 20}M\n{g} GPUs"
+                        for v, g in zip(n, TABLE_7.gpus, strict=True)])
+    ax.minorticks_off()
+    ax.set_xlabel("context length (tokens), H100 GPUs used")
+    ax.set_ylabel("time to first token (s)")
+    flops_ax = ax.twinx()
+    flop_curves = {}
+    lens = np.asarray(TABLE_7.lengths if lengths is None else lengths, dtype=float)
+    gpus = np.interp(np.log2(lens), np.log2(n), np.log2(TABLE_7.gpus))
+    for name, color in (("spikingbrain-7b", "#4c72b0"), ("qwen2.5-7b", "#c44e52")):
+        cfg = get_model_config(name)
+        f = np.array([prefill_flops(cfg, int(v)) for v in lens]) / 2.0**gpus
+        flop_curves[name] = f
+        flops_ax.plot(lens, f, color=color, ls=":", lw=1.5, label=f"{name} prefill FLOPs / GPU")
+    flops_ax.set_yscale("log")
+    # Same log span as the TTFT axis, anchored at SpikingBrain's first point, so that a vertical gap
+    # reads as the same ratio on both axes (the FLOP line is TTFT at SpikingBrain's efficiency).
+    lo, hi = ax.get_ylim()
+    anchor = float(np.interp(n[0], lens, flop_curves["spikingbrain-7b"])) / TABLE_7.spikingbrain_s[0]
+    flops_ax.set_ylim(lo * anchor, hi * anchor)
+    flops_ax.set_ylabel("analytical prefill FLOPs per GPU (FLOP)\nscaled to SpikingBrain's 256k TTFT")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = flops_ax.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize=7.5, loc="upper left")
+    ax.grid(True, color="0.92")
+    ax.set_title("Prefill scaling (report table 7)", fontsize=10)
+    return ax
