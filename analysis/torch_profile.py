@@ -126,8 +126,9 @@ class LayerProfile:
     silent_fraction : float
         Share of (token, channel) inputs with a zero count.
     window_sparsity : float
-        Share of zero slots in a fixed 3-step window (the report's 69.15 % statistic; see
-        :mod:`analysis.sparsity`).
+        Share of zero bit slots of the values that fit a 3-step bidirectional window (the report's
+        69.15 % statistic; :func:`analysis.sparsity.window_sparsity` with ``mode="exclude"``);
+        NaN when no value fits.
     events : int
         Spike events of the profiled rows.
     macs : int
@@ -418,30 +419,37 @@ class _LayerAcc:
         self.calls = 0
         self.tokens = 0
         self.tallies: list[ProjectionTally] = []
-        self.counts: list[np.ndarray] = []
+        self.profiled = 0
+        # Window sparsity accumulates as (spikes, values in the window): counts are not kept.
+        self.window = np.zeros(2, dtype=np.int64)
         self.sums = np.zeros(4)  # dot, |ref|^2, |new|^2, |diff|^2 of the layer output
+
+    def add_window(self, counts: np.ndarray) -> None:
+        # The report's rule ("exclude": values beyond the 3-step INT3 window are left out).
+        from analysis.sparsity import window_sparsity
+
+        ws = window_sparsity(counts, _WINDOW, mode="exclude")
+        self.window += (ws.spikes, ws.n_values)
 
     def result(self) -> LayerProfile:
         tally = sum_tallies(self.tallies)
-        counts = np.concatenate([c.reshape(-1, self.in_features) for c in self.counts])
+        spikes, values = (int(v) for v in self.window)
+        window = 1.0 - spikes / (_WINDOW * values) if values else math.nan
         cos, rel = _cosine_and_error(*self.sums)
         return LayerProfile(
             name=self.name, kind=self.kind, in_features=self.in_features,
             out_features=self.out_features, calls=self.calls, tokens=self.tokens,
-            tokens_profiled=int(counts.shape[0]),
+            tokens_profiled=self.profiled,
             spikes_per_channel=tally.spikes_per_channel, silent_fraction=tally.silent_fraction,
-            window_sparsity=_window_sparsity(counts), events=int(tally.spike_events),
+            window_sparsity=window, events=int(tally.spike_events),
             macs=self.tokens * self.in_features * self.out_features,
             cosine_similarity=cos, relative_error=rel, tally=tally,
         )
 
 
-def _window_sparsity(counts: np.ndarray) -> float:
-    # The report's rule ("exclude": values beyond the 3-step INT3 window are left out); NaN when
-    # no value fits.
-    from analysis.sparsity import window_sparsity
 
-    return float(window_sparsity(counts, 3, mode="exclude").sparsity)
+#: Window of the report's sparsity figure (3 steps, INT3).
+_WINDOW = 3
 
 
 # -- profile_model ----------------------------------------------------------------------------
@@ -551,7 +559,8 @@ def profile_model(
         acc.calls += 1
         acc.tokens += n
         acc.tallies.append(res.tally)
-        acc.counts.append(res.counts)
+        acc.profiled += len(pick)
+        acc.add_window(res.counts)
         r, y = ref[pick].ravel(), res.output.ravel()
         d = y - r
         acc.sums += (r @ y, r @ r, y @ y, d @ d)
@@ -829,10 +838,10 @@ def profile_snn(
     }
     label = name or type(model).__name__
     energy = _snn_energy(label, tuple(neuron_profiles), synapses, energy_profiles)
+    import snntorch
+
     skipped = tuple({"name": n, "kind": kd, "reason": r}
-                    for n, kd, r in skipped_modules(model, conn_types)
-                    if not isinstance(model.get_submodule(n) if n != "<root>" else model,
-                                      tuple(type(m) for _, m in neurons)))
+                    for n, kd, r in skipped_modules(model, (*conn_types, snntorch.SpikingNeuron)))
     return SNNProfile(
         model=label, time_steps=time_steps, batch=batch, neurons=tuple(neuron_profiles),
         synapses=synapses, neurobench=neurobench, energy=energy, skipped=skipped,

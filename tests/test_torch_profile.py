@@ -118,6 +118,29 @@ def test_mlp_layer_statistics_match_spike_counts() -> None:
     assert kinds == {"LayerNorm"}
 
 
+def test_shared_layer_accumulates_calls_and_window_sparsity() -> None:
+    from analysis.sparsity import window_sparsity
+
+    class Twice(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            torch.manual_seed(16)
+            self.lin = nn.Linear(16, 16)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.lin(self.lin(x))
+
+    x = torch.randn(5, 16, generator=torch.Generator().manual_seed(17))
+    prof = tp.profile_model(Twice(), x, profiles=(), modes=(), spike_outputs=False)
+    (lay,) = prof.layers
+    with torch.no_grad():
+        h = Twice().lin(x)  # same seed, same weights: the second call's float input
+    both = np.concatenate([spike_counts(x.double().numpy(), 3.0)[0], spike_counts(h.double().numpy(), 3.0)[0]])
+    assert (lay.calls, lay.tokens, lay.macs) == (2, 10, 10 * 16 * 16)
+    assert lay.window_sparsity == pytest.approx(window_sparsity(both, 3, mode="exclude").sparsity)
+    assert lay.silent_fraction == pytest.approx(np.mean(both == 0))
+
+
 def test_spiked_forward_replaces_outputs() -> None:
     """Fidelity equals a hand-built W8ASpike forward pass of the MLP (quantise, spike, matmul)."""
     from neurosim.quant import quantize_weight
