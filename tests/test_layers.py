@@ -3,8 +3,9 @@
 Tolerances: float paths are compared with naive twins to 1e-10 (same float64 math, different
 order). Spiking vs float can only agree approximately: INT8 weights (relative error ~1/254 per weight)
 and spike rounding (|x - Vth*round(x/Vth)| <= Vth/2 with Vth = mean|x|/k) add noise of relative size
-~1/(2k*sqrt(3)) per activation, so we ask for cosine similarity >= 0.99 at k = 3 and for the error to
-shrink as k grows.
+~1/(2k*sqrt(3)) per activation. On the tiny seeded layers the measured relative error of the residual
+update is ~0.4/k (cosine ~0.991 at k = 3), so we ask for cosine >= 0.985 at k = 3, >= 0.998 at k = 12,
+and for the error to shrink at least twofold from k = 3 to k = 12.
 """
 
 from __future__ import annotations
@@ -268,9 +269,13 @@ def test_spiking_close_to_float_and_improves_with_k(tiny, layer) -> None:
     for k in (1.0, 3.0, 12.0):
         out = run_decoder_layer(x, bw, cfg, layer, mode="spiking", k=k).output
         errs[k] = np.linalg.norm(out - ref) / np.linalg.norm(ref - x)  # error of the residual update
+        cos = cosine(out - x, ref - x)
         if k == 3.0:
-            assert cosine(out - x, ref - x) >= 0.99
-    assert errs[12.0] < errs[3.0] < errs[1.0]
+            assert cos >= 0.985  # measured ~0.991: relative error ~0.13, cos ~ 1/sqrt(1 + 0.13^2)
+        if k == 12.0:
+            assert cos >= 0.998
+    # the rounding noise scales like Vth ~ 1/k: error roughly quarters from k = 3 to k = 12
+    assert errs[12.0] < 0.5 * errs[3.0] < 0.5 * errs[1.0]
 
 
 def test_spiking_tallies_cover_every_projection(tiny) -> None:
@@ -337,3 +342,18 @@ def test_bad_inputs(tiny) -> None:
         gated_linear_attention(np.zeros((2, 3584)), None, get_model_config("spikingbrain-76b"), Projector())
     with pytest.raises(InputError, match="'rng' must be a numpy.random.Generator"):
         init_params(cfg, rng=1)  # type: ignore[arg-type]
+
+
+def test_decoder_layer_benchmark_hook_on_tiny_config() -> None:
+    from neurosim.layers import run_decoder_layer_benchmark
+
+    cfg = tiny_config()
+    for t in ("gla", "swa"):
+        r = run_decoder_layer_benchmark(t, tokens=5, config=cfg, seed=3)
+        assert r.layer == cfg.layer_types.index(t) and r.run.output.shape == (5, cfg.hidden)
+        assert r.run_s > 0 and r.setup_s > 0 and r.max_rss_bytes > 0 and r.peak_traced_bytes > 0
+        assert r.tally.dense_macs == 5 * sum(s.macs_per_token for s in layer_projections(cfg, r.layer))
+    with pytest.raises(InputError, match="'layer_type' 'full' does not occur"):
+        run_decoder_layer_benchmark("full", config=cfg)
+    with pytest.raises(InputError, match="'tokens' must be an int >= 1"):
+        run_decoder_layer_benchmark("gla", tokens=0, config=cfg)
