@@ -269,20 +269,19 @@ def _energy_prefix(values: np.ndarray) -> tuple[float, str]:
     return scale, name
 
 
-def plot_energy(records: Iterable[Mapping[str, Any]], ax: Axes | None = None, *, log: bool = True,
+def plot_energy(records: Iterable[Mapping[str, Any]] | Mapping[str, Any] | pd.DataFrame, ax: Axes | None = None, *, log: bool | None = None,
                 **kwargs: Any) -> Axes:
     """Energy per token of each (model, mode, profile), stacked as compute, memory and static.
 
     Parameters
     ----------
-    records : iterable of mapping
-        Each with ``model``, ``mode``, ``profile``, ``compute_j``, ``memory_j``, ``static_j``,
-        ``total_j`` (J per token), as the energy package produces them.
+    records : iterable of mapping, or DataFrame, or ``energy.model_energy.energy_records()`` output
+        Each record with ``model``, ``mode``, ``profile``, ``compute_j``, ``memory_j``, ``static_j``,
+        ``total_j`` (J per token); a dict with a ``rows`` list or an ``energy_frame()`` also works.
     ax : matplotlib Axes, optional
-    log : bool
-        Log x axis (default): energies across profiles span orders of magnitude. The stacked parts are
-        drawn as cumulative bars, so each segment's length on the log axis is not its share; the
-        totals are printed at the bar ends.
+    log : bool, optional
+        Log x axis. Default: log only when the totals span more than 50x (then segment lengths are not
+        proportional to the parts, so each bar end also prints the compute/memory/static shares).
     **kwargs
         Forwarded to ``Axes.barh``.
 
@@ -295,7 +294,12 @@ def plot_energy(records: Iterable[Mapping[str, Any]], ax: Axes | None = None, *,
     InputError
         No records, a missing key or a negative energy.
     """
-    recs = list(records)
+    if isinstance(records, pd.DataFrame):
+        recs = records.to_dict("records")
+    elif isinstance(records, Mapping) and "rows" in records:  # energy_records() output as a whole
+        recs = list(records["rows"])
+    else:
+        recs = list(records)
     if not recs:
         raise InputError("'records' must hold at least one energy record (got none)")
     keys = ("model", "mode", "profile", "compute_j", "memory_j", "static_j", "total_j")
@@ -318,17 +322,22 @@ def plot_energy(records: Iterable[Mapping[str, Any]], ax: Axes | None = None, *,
     for j, (_, name, color) in enumerate(_ENERGY_PARTS):
         ax.barh(y, parts[:, j] / scale, left=left, color=color, label=name, **kwargs)
         left += parts[:, j] / scale
-    for yi, tot in zip(y, totals, strict=True):
-        ax.annotate(f" {tot / scale:.3g} {unit}", (tot / scale, yi), va="center", fontsize=8)
+    for yi, tot, part in zip(y, totals, parts, strict=True):
+        shares = "/".join(f"{100 * v / tot:.0f}" for v in part) if tot > 0 else "-"
+        ax.annotate(f" {tot / scale:.3g} {unit} ({shares} %)", (tot / scale, yi), va="center", fontsize=7.5)
     ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=8)
     ax.invert_yaxis()
+    pos = totals[totals > 0] / scale
+    if log is None:
+        log = bool(pos.size and pos.max() > 50 * pos.min())
     if log:
         ax.set_xscale("log")
-        pos = totals[totals > 0] / scale
         if pos.size:
-            ax.set_xlim(pos.min() / 3, pos.max() * 8)
-    ax.set_xlabel(f"energy per token ({unit})")
+            ax.set_xlim(pos.min() / 3, pos.max() * 12)
+    elif pos.size:
+        ax.set_xlim(0, pos.max() * 1.45)  # room for the printed totals
+    ax.set_xlabel(f"energy per token ({unit}); printed: total (compute/memory/static %)")
     ax.set_ylabel("model | mode | hardware profile", fontsize=9)
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(True, axis="x", color="0.9")

@@ -101,7 +101,11 @@ def test_energy_plot(tmp_path):
     ax = plot_energy(_records())
     _check_labels(ax)
     assert "mJ" in ax.get_xlabel()
+    # Totals 26 mJ vs 0.4 mJ span > 50x: log axis by default; forced linear on request.
     assert ax.get_xscale() == "log"
+    assert plot_energy(_records(), log=False).get_xscale() == "linear"
+    texts = [t.get_text() for t in ax.texts]
+    assert any("26 mJ (77/19/4 %)" in t for t in texts), texts
     _check_png(save_figure(ax.figure, tmp_path / "energy.png"))
 
 
