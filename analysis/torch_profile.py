@@ -867,8 +867,8 @@ def _snn_energy(label: str, neurons: Sequence[NeuronLayerProfile],
     """Price the recorded SNN workload on each profile (energy.actions calculator).
 
     Spiking-input connections: ``synops`` x add_int8 (per synaptic op); emitted spikes x spike_events
-    (routing); neuron updates x neuron_updates; dense-input connections: ``Effective_MACs`` x
-    mac_fp16. An action without a figure in the profile is never priced as 0: if the synaptic ops
+    (routing; every emitted spike is routed once, output layer included); neuron updates x
+    neuron_updates; dense-input connections: ``Effective_MACs`` x mac_fp16. An action without a figure in the profile is never priced as 0: if the synaptic ops
     cannot be priced the record's energies are None with the reason; MACs the profile cannot price
     (neuromorphic chips have no MAC figure: the first layer runs elsewhere) are reported in
     ``unpriced_macs``.
@@ -1017,7 +1017,8 @@ def profile_hf_directory(
         (``local_files_only=True``): ``*ForCausalLM`` architectures with ``AutoModelForCausalLM``
         (output ``logits``), others with ``AutoModel`` (output ``last_hidden_state``).
     texts : sequence of str, optional
-        Prompts to run (default :data:`SAMPLE_TEXTS`), padded to a batch.
+        Prompts to run (default :data:`SAMPLE_TEXTS`), padded to one batch; padding positions pass
+        through the projections too and are profiled with the real tokens.
     max_length : int, default 64
         Truncation length in tokens.
     **kwargs
