@@ -27,7 +27,7 @@ allow; the figure is consistent with a definition only if it lies in that range.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 

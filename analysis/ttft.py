@@ -156,9 +156,3 @@ def prefill_flop_ratio(context_length: int, *, baseline: str = "qwen2.5-7b",
         / prefill_flops(get_model_config(model), context_length)
     )
 
-
-def _ratio_table(fit: BaselineFit, table: Table7 = TABLE_7) -> Mapping[int, float]:
-    """Extrapolated baseline TTFT over measured SpikingBrain TTFT at each table length."""
-    n = np.asarray(table.lengths, dtype=np.float64)
-    sb = np.asarray(table.spikingbrain_s)
-    return MappingProxyType(dict(zip(table.lengths, (fit.predict(n) / sb).tolist(), strict=True)))
