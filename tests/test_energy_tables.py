@@ -297,3 +297,14 @@ def test_shipped_profile_copy_round_trips(tmp_path):
     dst = tmp_path / "mine.toml"
     shutil.copy(src, dst)
     assert load_profile(dst).costs == get_profile("nvidia-h100").costs
+
+
+def test_metax_cross_check_against_the_reports_measurements():
+    # Achieved throughput implied by the profiles (peak x measured MFU) relative to the A100 should be
+    # of the order of the report's measured C550/A100 forward-throughput ratio (0.769-0.928).
+    metax, a100 = get_profile("metax-c550").params, get_profile("nvidia-a100").params
+    implied = (metax["peak_fp16"].value * metax["utilisation"].value) / (
+        a100["peak_fp16"].value * a100["utilisation"].value)
+    low, high = metax["a100_throughput_ratio_low"].value, metax["a100_throughput_ratio_high"].value
+    assert (low, high) == pytest.approx((0.769, 0.928))
+    assert 0.8 * low < implied < high  # 0.70: the third-party 240 TFLOP/s peak is about right or low
