@@ -34,6 +34,8 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from neurosim.exceptions import InputError
+
 __all__ = ["BLOCK_SIZES", "ProjectionTally", "sum_tallies", "tally_frame"]
 
 #: Block granularities (in input channels) for which active blocks are always tallied.
@@ -156,10 +158,10 @@ class ProjectionTally:
 
 
 def sum_tallies(tallies: Iterable[ProjectionTally]) -> ProjectionTally:
-    """Sum of several tallies; raises ValueError on an empty iterable."""
+    """Sum of several tallies; raises InputError (a ValueError) on an empty iterable."""
     items = list(tallies)
     if not items:
-        raise ValueError("sum_tallies needs at least one tally")
+        raise InputError("'tallies' must hold at least one ProjectionTally (got none)")
     total = items[0]
     for t in items[1:]:
         total = total + t
