@@ -399,6 +399,11 @@ def test_snn_counts_match_manual_loop() -> None:
     assert fc2.effective_acs == int(s1.sum()) * 10  # no zero weights in a fresh Linear
     assert fc1.dense == 15 * 4 * 20 * 32 and fc1.effective_macs == int((x != 0).sum()) * 32
     assert prof.neurobench["Effective_ACs"] == pytest.approx(fc2.effective_acs / 4)
+    # Same figures as the energy package's NeuroBench counter fed the recorded spikes.
+    from energy.neurobench import neurobench_counts
+
+    nb = neurobench_counts(s1.reshape(-1, 32).numpy().astype(np.int64), weights=net[2].weight.detach().numpy())
+    assert (nb.dense, nb.effective_acs, nb.spiking_input) == (fc2.dense, fc2.effective_acs, True)
     nonzero = float((s1 != 0).sum() + (s2 != 0).sum())
     assert prof.neurobench["activation_sparsity"] == pytest.approx(1 - nonzero / (s1.numel() + s2.numel()))
 
