@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 import math
+from numbers import Real
 from types import MappingProxyType
 
 from neurosim.exceptions import InputError
@@ -63,7 +64,7 @@ class ActionCounts:
     def __post_init__(self) -> None:
         for f in fields(self):
             v = getattr(self, f.name)
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
+            if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v) or v < 0:
                 raise InputError(f"ActionCounts.{f.name} must be a finite number >= 0 (got {v!r})")
             object.__setattr__(self, f.name, float(v))
 
@@ -113,8 +114,10 @@ class ActionCosts:
     def __post_init__(self) -> None:
         for a in ACTIONS:
             v = getattr(self, a)
-            if v is not None and (isinstance(v, bool) or not math.isfinite(v) or v < 0):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v) or v < 0):
                 raise InputError(f"ActionCosts.{a} must be a finite number >= 0 or None (got {v!r})")
+            if v is not None:
+                object.__setattr__(self, a, float(v))
         if not math.isfinite(self.static_power_w) or self.static_power_w < 0:
             raise InputError(f"ActionCosts.static_power_w must be >= 0 (got {self.static_power_w!r})")
         bad = sorted(set(self.seconds) - set(ACTIONS))

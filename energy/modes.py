@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 import math
+from numbers import Real
 from typing import Literal
 
 from energy.actions import ActionCounts, EnergyBreakdown, evaluate, missing_costs
@@ -63,7 +64,7 @@ def _check_mode(mode: str) -> str:
 
 
 def _check_reuse(weight_reuse: float) -> float:
-    if isinstance(weight_reuse, bool) or not isinstance(weight_reuse, int | float) \
+    if isinstance(weight_reuse, bool) or not isinstance(weight_reuse, Real) \
             or not math.isfinite(weight_reuse) or weight_reuse < 1:
         raise InputError(f"'weight_reuse' must be a number >= 1 (tokens sharing one weight fetch; "
                          f"got {weight_reuse!r})")
@@ -186,7 +187,7 @@ def mode_energy(mode: str, workload: Workload, profile: HardwareProfile,
     costs = profile.costs
     for name, value in (("shift", shift_energy), ("spike_events", event_overhead)):
         if value is not None:
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value < 0:
                 arg = "shift_energy" if name == "shift" else "event_overhead"
                 raise InputError(f"{arg!r} must be a finite number >= 0 in J (got {value!r})")
             costs = replace(costs, **{name: float(value)},

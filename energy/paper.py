@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 import math
+from numbers import Real
 
 from energy.tables import EnergyTable, get_table
 from energy.workload import PAPER_SPIKES_PER_CHANNEL
@@ -68,7 +69,7 @@ def spiking_mac_energy(spikes_per_channel: float, add_energy: float) -> float:
     so a MAC's worth of work costs ``spikes_per_channel`` additions on average.
     """
     for name, v in (("spikes_per_channel", spikes_per_channel), ("add_energy", add_energy)):
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
+        if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v) or v < 0:
             raise InputError(f"{name!r} must be a finite number >= 0 (got {v!r})")
     return spikes_per_channel * add_energy
 

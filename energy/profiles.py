@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
+from numbers import Real
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -107,7 +108,7 @@ class HardwareProfile:
         for name, value in values.items():
             if name not in params:
                 raise unknown_name(f"parameter of profile {self.name!r}", name, params)
-            if not isinstance(value, int | float) or isinstance(value, bool) or not value >= 0:
+            if not isinstance(value, Real) or isinstance(value, bool) or not value >= 0:
                 raise InputError(f"parameter {name!r} must be a number >= 0 in SI units (got {value!r})")
             params[name] = replace(params[name], value=float(value), raw_value=float(value),
                                    source_unit=params[name].unit, confidence="estimate",

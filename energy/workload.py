@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 import math
+from numbers import Integral, Real
 from types import MappingProxyType
 from typing import Any
 
@@ -41,7 +42,7 @@ PAPER_SILENT_FRACTION = 0.184
 
 
 def _check_count(value: Any, name: str, *, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) \
             or value < 0 or (positive and value == 0):
         bound = "> 0" if positive else ">= 0"
         raise InputError(f"{name!r} must be a finite number {bound} (got {value!r})")
@@ -49,9 +50,9 @@ def _check_count(value: Any, name: str, *, positive: bool = False) -> float:
 
 
 def _check_block(block_size: Any) -> int:
-    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
+    if isinstance(block_size, bool) or not isinstance(block_size, Integral) or block_size < 1:
         raise InputError(f"'block_size' must be an int >= 1 channels (got {block_size!r})")
-    return block_size
+    return int(block_size)
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,9 @@ class SpikeStatistics:
     source: str = "stated"
 
     def __post_init__(self) -> None:
-        _check_count(self.spikes_per_channel, "spikes_per_channel")
+        object.__setattr__(self, "spikes_per_channel", _check_count(self.spikes_per_channel, "spikes_per_channel"))
         p = _check_count(self.silent_fraction, "silent_fraction")
+        object.__setattr__(self, "silent_fraction", p)
         if p > 1:
             raise InputError(f"'silent_fraction' must lie in [0, 1] (got {p!r})")
         if p == 1 and self.spikes_per_channel > 0:
@@ -85,7 +87,7 @@ class SpikeStatistics:
                              f"= {self.spikes_per_channel!r}")
         fr = {}
         for b, f in dict(self.active_block_fraction).items():
-            _check_block(b)
+            b = _check_block(b)
             if not 0 <= _check_count(f, f"active_block_fraction[{b}]") <= 1:
                 raise InputError(f"'active_block_fraction[{b}]' must lie in [0, 1] (got {f!r})")
             fr[b] = float(f)
@@ -158,9 +160,10 @@ class ProjectionShape:
     def __post_init__(self) -> None:
         for f in ("in_features", "out_features"):
             v = getattr(self, f)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            if isinstance(v, bool) or not isinstance(v, Integral) or v < 1:
                 raise InputError(f"ProjectionShape {self.name!r}: {f!r} must be an int >= 1 (got {v!r})")
-        _check_count(self.calls_per_token, "calls_per_token")
+            object.__setattr__(self, f, int(v))
+        object.__setattr__(self, "calls_per_token", _check_count(self.calls_per_token, "calls_per_token"))
 
     @property
     def macs_per_token(self) -> float:
@@ -192,8 +195,8 @@ class Workload:
         if not projs or not all(isinstance(p, ProjectionShape) for p in projs):
             raise InputError("'projections' must be a non-empty sequence of ProjectionShape")
         object.__setattr__(self, "projections", projs)
-        _check_count(self.attention_macs, "attention_macs")
-        _check_count(self.state_bytes, "state_bytes")
+        object.__setattr__(self, "attention_macs", _check_count(self.attention_macs, "attention_macs"))
+        object.__setattr__(self, "state_bytes", _check_count(self.state_bytes, "state_bytes"))
 
     @classmethod
     def from_model_counts(cls, counts: Any) -> Workload:

@@ -235,6 +235,15 @@ def test_bad_statistics(kwargs, match):
         SpikeStatistics(**kwargs)
 
 
+def test_numpy_scalars_are_accepted_and_stored_as_float():
+    st = SpikeStatistics(np.float32(1.25), np.float64(0.5), {np.int64(8): np.float32(0.75)})
+    assert type(st.spikes_per_channel) is float and st.spikes_per_channel == 1.25
+    assert st.block_active_fraction(8) == 0.75
+    shape = ProjectionShape("p", np.int64(16), np.int32(4))
+    assert type(shape.in_features) is int
+    assert ActionCounts(mac_int8=np.float32(2.0)).mac_int8 == 2.0
+
+
 def test_statistics_from_tally_match_the_pattern():
     rng = np.random.default_rng(3)
     counts = spike_pattern(rng, 20, 64, 0.25)
