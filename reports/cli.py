@@ -33,10 +33,6 @@ _SUBCOMMANDS = {
 }
 
 
-class _UsageError(Exception):
-    """Raised for option values argparse cannot check itself (exit code 2)."""
-
-
 def _formats(value: str) -> tuple[str, ...]:
     items = tuple(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
     bad = [v for v in items if v not in FORMATS]
@@ -173,11 +169,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parsers = _build_parsers()
     parser = parsers[command]
     args = parser.parse_args(args_list[1:] if command else args_list)  # exits 2 on usage errors
-    try:
-        from reports import jobs
+    from reports import jobs
 
+    try:
         return jobs.dispatch(command, args)
-    except _UsageError as exc:
+    except jobs.UsageError as exc:
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2

@@ -103,13 +103,18 @@ class Projector:
         :func:`neurosim.engine.w8aspike_linear` with the INT8 weight.
     k, coding, path
         Passed to the engine (threshold divisor, spike coder, ``"event"``/``"dense"``/``"float"``).
+    keep_counts : bool
+        Also keep the integer spike counts of every spiking call in ``counts`` (name -> int64
+        ``[tokens, in_features]``), for statistics beyond the tally (window sparsity, histograms).
     """
 
     mode: str = "float"
     k: float = 3.0
     coding: str = "bidirectional"
     path: str = "event"
+    keep_counts: bool = False
     tallies: list[ProjectionTally] = field(default_factory=list)
+    counts: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -127,6 +132,8 @@ class Projector:
             res = w8aspike_linear(x, lin.quantized, lin.bias, k=self.k, coding=self.coding,
                                   path=self.path, name=name)  # type: ignore[arg-type]
             self.tallies.append(res.tally)
+            if self.keep_counts:
+                self.counts[name] = res.counts.reshape(-1, lin.in_features)
             return res.output
         if lin.weight is None:
             w = lin.quantized.dequantize()  # type: ignore[union-attr]

@@ -1,0 +1,309 @@
+"""What each ``energy-report`` command does, called by :mod:`reports.cli` after parsing.
+
+Each ``run_*`` takes the parsed arguments, calls the library, prints and writes, and returns the
+exit code. Library errors propagate to the CLI, which turns them into one line and exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from neurosim.exceptions import InputError, NeurosimError
+
+__all__ = ["UsageError", "dispatch"]
+
+
+class UsageError(NeurosimError):
+    """An option value that only the job can check (the CLI exits with code 2)."""
+
+
+def _split(value: str | None) -> tuple[str, ...] | None:
+    if value is None or value.strip() in ("", "all"):
+        return None
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _list_models() -> int:
+    from neurosim.models import get_model_config, list_models
+
+    for name in list_models():
+        cfg = get_model_config(name)
+        types = sorted(set(cfg.layer_types))
+        print(f"{name:<18} {cfg.n_layers:>3} layers  hidden {cfg.hidden:>5}  {'/'.join(types)}")
+    return 0
+
+
+def _list_profiles() -> int:
+    from energy.profiles import get_profile, list_profiles
+
+    for name in list_profiles():
+        p = get_profile(name)
+        desc = " ".join(str(getattr(p, "description", "")).split())
+        print(f"{name:<14} v{p.version}  {desc[:90]}")
+    return 0
+
+
+def _listing(args: argparse.Namespace) -> int | None:
+    if getattr(args, "list_models", False):
+        return _list_models()
+    if getattr(args, "list_profiles", False):
+        return _list_profiles()
+    return None
+
+
+class _Progress:
+    """A tqdm bar over named steps, on stderr; silent when disabled or not a terminal."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self._bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, file=sys.stderr, unit="step", leave=False,
+                             bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}]")
+
+    def __call__(self, label: str) -> None:
+        if self._bar is not None:
+            self._bar.set_description_str(label[:48])
+            self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from reports.pipeline import JobSettings
+
+    return JobSettings(
+        model=args.model, checkpoint=args.checkpoint, tokens=args.tokens, activations=args.activations,
+        k=getattr(args, "k", 3.0), coding=getattr(args, "coding", "bidirectional"),
+        layers=getattr(args, "layers", None), seed=args.seed, profiles=_split(args.profiles),
+    )
+
+
+def _write(out: str, files: Any) -> Path:
+    from reports.writer import write_report_folder
+
+    return write_report_folder(out, files)
+
+
+def run_default(args: argparse.Namespace) -> int:
+    """The default job: simulate, scale, report (see :mod:`reports.pipeline`)."""
+    from reports.document import format_summary, report_files
+    from reports.pipeline import default_layers, run_job
+
+    settings = _settings(args)
+    layers = settings.layers
+    if layers is None and settings.checkpoint is None:
+        from neurosim.models import get_model_config
+
+        layers = default_layers(get_model_config(settings.model))
+    progress = _Progress(total=2 * len(layers or (0, 1)) + 2,
+                         enabled=not args.no_progress and sys.stderr.isatty())
+    try:
+        result = run_job(settings, progress=progress)
+        progress("rendering report")
+        files = report_files(result, args.format)
+    finally:
+        progress.close()
+    out = _write(args.out, files)
+    print(format_summary(result))
+    print(f"\nReport written to {out}/ ({len(files)} files)")
+    return 0
+
+
+def run_claims(args: argparse.Namespace) -> int:
+    from analysis.claims import audit_claims
+    from reports.document import claims_records
+    from reports.render import format_terminal_table
+    from reports.writer import dumps_json
+
+    claims = audit_claims(k=args.k, seed=args.seed)
+    records = claims_records(claims)
+    if args.format == "json":
+        sys.stdout.write(dumps_json(records))
+        return 0
+    import pandas as pd
+
+    frame = pd.DataFrame([{k: r[k] for k in ("id", "reported", "recomputed", "unit", "status", "reason")}
+                          for r in records])
+    if args.format == "csv":
+        sys.stdout.write(frame.to_csv(index=False))
+    elif args.format == "md":
+        from reports.render import _markdown_table
+
+        print(_markdown_table(frame))
+    else:
+        print(format_terminal_table(frame.drop(columns=["reason"]), max_width=160))
+        print()
+        for r in records:
+            print(f"{r['id']}: {r['reason']}")
+    return 0
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    from analysis import plots
+    from analysis.sweep import k_sweep
+    from reports.document import png_bytes
+    from reports.pipeline import load_activations, resolve_model
+    from reports.render import format_terminal_table
+    from reports.writer import ReportFiles
+
+    try:
+        ks = tuple(float(v) for v in args.ks.split(",") if v.strip())
+    except ValueError:
+        raise UsageError(f"--ks must be comma-separated numbers (got {args.ks!r})") from None
+    if not ks:
+        raise UsageError("--ks must name at least one k")
+    settings = _settings(args)
+    config, _, _ = resolve_model(settings)
+    x, source = load_activations(settings, config)
+    frame = k_sweep(x, ks=ks)
+    print(f"k sweep on {source}")
+    print(format_terminal_table(frame, max_width=160))
+    files = ReportFiles()
+    files.add_text("k_sweep.csv", frame.to_csv(index=False, float_format="%.10g"))
+    files.add_json("k_sweep.json", frame.to_dict(orient="records"))
+    files["k_sweep.png"] = png_bytes(plots.plot_k_sweep(frame).figure)
+    out = _write(args.out, files)
+    print(f"\nWritten to {out}/")
+    return 0
+
+
+def run_raster(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from analysis import plots
+    from neurosim.adaptive import spike_counts
+    from reports.document import png_bytes
+    from reports.pipeline import load_activations, resolve_model
+    from reports.writer import ReportFiles
+
+    settings = _settings(args)
+    config, _, _ = resolve_model(settings)
+    x, source = load_activations(settings, config)
+    if not 0 <= args.token < x.shape[0]:
+        raise UsageError(f"--token must lie in 0..{x.shape[0] - 1} (got {args.token})")
+    counts, _ = spike_counts(x, settings.k)
+    row = counts[args.token, : args.neurons]
+    fig = plots.plot_coders(row) if settings.coding == "all" else None
+    if fig is None:
+        ax = plots.plot_raster(np.abs(row) if settings.coding in ("binary", "bitwise") else row, settings.coding)
+        fig = ax.figure
+    files = ReportFiles()
+    files["raster.png"] = png_bytes(fig)
+    files["raster_all_coders.png"] = png_bytes(plots.plot_coders(row))
+    files.add_json("raster.json", {"source": source, "token": args.token, "k": settings.k,
+                                   "coding": settings.coding, "counts": row.tolist()})
+    out = _write(args.out, files)
+    print(f"Raster of {row.size} channels of token {args.token} ({source}) written to {out}/")
+    return 0
+
+
+def run_energy(args: argparse.Namespace) -> int:
+    from energy.model_energy import energy_records
+    from energy.workload import SpikeStatistics
+    from neurosim.models import analytical_counts, get_model_config
+    from reports.document import energy_table
+    from reports.pipeline import resolve_profiles
+    from reports.render import format_terminal_table
+    from reports.writer import dumps_json
+
+    config = get_model_config(args.model)
+    profiles = resolve_profiles(_split(args.profiles))
+    if args.stats == "paper":
+        stats = SpikeStatistics.paper()
+    else:
+        from analysis.calibration import calibrated_activations
+        from neurosim.adaptive import spike_counts
+        from analysis.sparsity import silent_fraction, spikes_per_channel
+
+        counts, _ = spike_counts(calibrated_activations(32, config.hidden, seed=args.seed))
+        stats = SpikeStatistics(spikes_per_channel(counts), silent_fraction(counts),
+                                source=f"calibrated synthetic activations, seed {args.seed}")
+    model_counts = analytical_counts(config, context_length=args.context)
+    records = energy_records([model_counts], profiles=list(profiles), stats=stats, context_length=args.context)
+    if args.format == "json":
+        keep = ("model", "mode", "profile", "compute_j", "memory_j", "static_j", "total_j", "ratio_vs_fp16")
+        sys.stdout.write(dumps_json([{k: r[k] for k in keep} for r in records["rows"]]))
+        return 0
+    import pandas as pd
+
+    frame = pd.DataFrame(records["rows"])[["model", "mode", "profile", "compute_j", "memory_j", "static_j",
+                                           "total_j", "ratio_vs_fp16"]]
+    if args.format == "csv":
+        sys.stdout.write(frame.to_csv(index=False))
+        return 0
+    if args.format == "md":
+        from reports.render import _markdown_table
+
+        print(_markdown_table(energy_table(records)))
+        return 0
+    print(f"{config.name}, context {args.context}, stats: {stats.source}")
+    print(format_terminal_table(energy_table(records), max_width=160))
+    for s in records["skipped"]:
+        print(f"  not applicable: {s['mode']} on {s['profile']}: {s['reason']}")
+    return 0
+
+
+def _profile_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    from reports.pipeline import resolve_profiles
+
+    return {"k": args.k, "coding": args.coding, "profiles": resolve_profiles(_split(args.profiles)),
+            "spike_outputs": not args.no_spike_outputs, "max_tokens": args.max_tokens, "seed": args.seed}
+
+
+def _write_profile(args: argparse.Namespace, profile: Any, title: str) -> int:
+    from reports.profile_report import format_profile, profile_report_files
+
+    files = profile_report_files(profile, title=title, formats=args.format)
+    out = _write(args.out, files)
+    print(format_profile(profile))
+    print(f"\nReport written to {out}/ ({len(files)} files)")
+    return 0
+
+
+def run_torch(args: argparse.Namespace) -> int:
+    from analysis.torch_profile import contains_spiking_neurons, load_factory, profile_model, profile_snn
+
+    model, inputs = load_factory(args.factory)
+    if inputs is None:
+        raise InputError(f"factory {args.factory!r} returned no example inputs; make it return (model, inputs)")
+    if contains_spiking_neurons(model):
+        profiles = _split(args.profiles)
+        kwargs = {} if profiles is None else {"profiles": profiles}
+        profile = profile_snn(model, inputs, **kwargs)
+    else:
+        profile = profile_model(model, inputs, **_profile_kwargs(args))
+    return _write_profile(args, profile, f"neurosim profile: {args.factory}")
+
+
+def run_hf(args: argparse.Namespace) -> int:
+    from analysis.torch_profile import profile_hf_directory
+
+    profile = profile_hf_directory(args.directory, **_profile_kwargs(args))
+    return _write_profile(args, profile, f"neurosim profile: {args.directory}")
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "": run_default,
+    "claims": run_claims,
+    "sweep-k": run_sweep,
+    "raster": run_raster,
+    "energy": run_energy,
+    "torch": run_torch,
+    "hf": run_hf,
+}
+
+
+def dispatch(command: str, args: argparse.Namespace) -> int:
+    """Run ``command`` ("" for the default job) with parsed ``args``; returns the exit code."""
+    listed = _listing(args)
+    if listed is not None:
+        return listed
+    return _COMMANDS[command](args)

@@ -1,0 +1,271 @@
+"""The default job: simulate a representative sample spike by spike, scale it to the whole model.
+
+Steps (each a function, so tests and the CLI share them):
+
+1. :func:`resolve_model` — a built-in configuration or a HuggingFace-format checkpoint.
+2. :func:`load_activations` — seeded calibrated synthetic activations (see
+   :mod:`analysis.calibration`) or a user's ``.npy`` of real ones, shape ``[tokens, hidden]``.
+3. :func:`simulate_layers` — the chosen decoder layers (default: the first GLA and the first
+   sliding-window layer) run on the spiking path with every projection input spike coded; one
+   :class:`~neurosim.tally.ProjectionTally` and the integer counts per projection.
+4. :func:`run_job` — statistics of the sample (every sparsity definition), measured spike statistics
+   applied to the analytical counts of all layers, energy per token per mode and profile (measured and
+   the report's stated statistics side by side), k sweep, claims audit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from neurosim.exceptions import CheckpointError, InputError, ShapeError
+from neurosim.models import ModelConfig, analytical_counts, get_model_config
+from neurosim.tally import ProjectionTally, sum_tallies, tally_frame
+
+__all__ = [
+    "JobResult",
+    "JobSettings",
+    "SimulatedLayer",
+    "default_layers",
+    "load_activations",
+    "resolve_model",
+    "resolve_profiles",
+    "run_job",
+    "simulate_layers",
+]
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """Everything that determines a report; same settings and seed give the same JSON."""
+
+    model: str = "spikingbrain-7b"
+    checkpoint: str | None = None
+    tokens: int = 32
+    activations: str | None = None
+    k: float = 3.0
+    coding: str = "bidirectional"
+    layers: tuple[int, ...] | None = None
+    seed: int = 0
+    profiles: tuple[str, ...] | None = None  # None: every shipped profile
+    context_length: int = 4096
+    group_size: int | None = 128
+    ks: tuple[float, ...] = (2.0, 2.5, 3.0, 3.5, 4.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model, "checkpoint": self.checkpoint, "tokens": self.tokens,
+            "activations": self.activations, "k": self.k, "coding": self.coding,
+            "layers": list(self.layers) if self.layers is not None else None, "seed": self.seed,
+            "profiles": list(self.profiles) if self.profiles is not None else "all",
+            "context_length": self.context_length, "group_size": self.group_size, "ks": list(self.ks),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class SimulatedLayer:
+    """One decoder layer run spike by spike."""
+
+    layer: int
+    layer_type: str
+    tallies: tuple[ProjectionTally, ...]
+    counts: dict[str, np.ndarray] = field(repr=False)  # projection name -> int64 [tokens, in]
+    attention_macs: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class JobResult:
+    """Everything a report shows."""
+
+    settings: JobSettings
+    config: ModelConfig
+    source: str  # "built-in configuration, seeded random INT8 weights" or the checkpoint path
+    activation_source: str
+    simulated: tuple[SimulatedLayer, ...]
+    sample_tally: ProjectionTally
+    statistics: dict[str, Any]  # analysis.sparsity.summarize(...).to_dict() over all sampled counts
+    measured_stats: Any  # energy.workload.SpikeStatistics
+    energy: dict[str, Any]  # energy_records, measured statistics, spiked projections (every profile)
+    energy_paper: dict[str, Any]  # the same with the report's stated statistics
+    energy_all: dict[str, Any]  # measured statistics, whole model incl. attention and lm_head
+    sweep: pd.DataFrame
+    claims: list[Any]
+    model_counts: Any  # neurosim.models.ModelCounts
+    timings: dict[str, float]
+    profile_names: tuple[str, ...]
+
+    @property
+    def all_counts(self) -> np.ndarray:
+        """Every sampled projection input count, flattened (int64)."""
+        return np.concatenate([c.ravel() for s in self.simulated for c in s.counts.values()])
+
+    def projection_frame(self) -> pd.DataFrame:
+        """One row per simulated projection: tally fields and statistics."""
+        frame = tally_frame([t for s in self.simulated for t in s.tallies])
+        return frame
+
+
+def _noop(_: str) -> None:
+    pass
+
+
+def resolve_model(settings: JobSettings) -> tuple[ModelConfig, Any, str]:
+    """The configuration, the checkpoint (or None) and a one-line description of the weights."""
+    if settings.checkpoint is not None:
+        from neurosim.checkpoint import load_checkpoint
+
+        path = Path(settings.checkpoint)
+        if not path.exists():
+            raise CheckpointError(f"checkpoint directory {str(path)!r} does not exist")
+        ckpt = load_checkpoint(path)
+        return ckpt.config, ckpt, f"checkpoint {path}"
+    return get_model_config(settings.model), None, "built-in configuration with seeded random weights"
+
+
+def resolve_profiles(names: Sequence[str] | None) -> tuple[str, ...]:
+    """Validated profile names (``None`` or ``["all"]``: every shipped profile)."""
+    from energy.profiles import get_profile, list_profiles
+
+    if names is None or list(names) == ["all"]:
+        return tuple(list_profiles())
+    for n in names:
+        get_profile(n)  # raises NotFoundError listing the known ones
+    return tuple(names)
+
+
+def default_layers(config: ModelConfig) -> tuple[int, ...]:
+    """First layer of each distinct layer type (e.g. one GLA and one SWA layer of SpikingBrain-7B)."""
+    seen: dict[str, int] = {}
+    for i, t in enumerate(config.layer_types):
+        seen.setdefault(t, i)
+    return tuple(sorted(seen.values()))
+
+
+def load_activations(settings: JobSettings, config: ModelConfig) -> tuple[np.ndarray, str]:
+    """Hidden states fed to the simulated layers, shape ``[tokens, hidden]``, and their description."""
+    if settings.activations is None:
+        from analysis.calibration import calibrated_activations
+
+        x = calibrated_activations(settings.tokens, config.hidden, seed=settings.seed)
+        return x, (f"calibrated synthetic activations ({settings.tokens} tokens x {config.hidden}, "
+                   f"seed {settings.seed}; see analysis.calibration)")
+    path = Path(settings.activations)
+    try:
+        x = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise InputError(f"activations file {str(path)!r} does not exist") from None
+    except (ValueError, OSError) as exc:
+        raise InputError(f"activations file {str(path)!r} is not a readable .npy array ({exc})") from None
+    if x.ndim == 3:
+        x = x.reshape(-1, x.shape[-1])
+    if x.ndim != 2 or x.shape[1] != config.hidden:
+        raise ShapeError(f"activations file {str(path)!r} must have shape [tokens, {config.hidden}] "
+                         f"(or [batch, tokens, {config.hidden}]) for model {config.name!r}; got {x.shape}")
+    if x.dtype.kind != "f":
+        raise InputError(f"activations file {str(path)!r} must hold floats (got dtype {x.dtype})")
+    if not np.isfinite(x).all():
+        raise InputError(f"activations file {str(path)!r} holds NaN or inf values")
+    x = x[: settings.tokens].astype(np.float64)
+    return x, f"{x.shape[0]} tokens from {path.name}"
+
+
+def _layer_weights(config: ModelConfig, layer: int, checkpoint: Any, rng: np.random.Generator,
+                   group_size: int | None) -> Any:
+    """INT8 weights of one layer: from the checkpoint, or drawn tensor by tensor (see neurosim.init)."""
+    from neurosim.init import DEFAULT_INIT_STD
+    from neurosim.layers._projection import Linear
+    from neurosim.layers.model import block_weights_from_params, layer_parameter_shapes
+
+    if checkpoint is not None:
+        params = checkpoint.layer_params(layer) if hasattr(checkpoint, "layer_params") else checkpoint.params
+        return block_weights_from_params(params, config, layer, group_size=group_size, keep_float=False)
+    params: dict[str, Any] = {}
+    for name, shape in layer_parameter_shapes(config, layer).items():
+        if name.endswith("norm.weight"):
+            params[name] = np.ones(shape, dtype=np.float32)
+            continue
+        w = rng.standard_normal(shape, dtype=np.float32) * np.float32(DEFAULT_INIT_STD)
+        # Quantise at once so at most one float tensor is alive (a 7B FFN matrix is 270 MB in float32).
+        params[name] = Linear.build(w, group_size=group_size, keep_float=False) if w.ndim == 2 else w
+    return block_weights_from_params(params, config, layer, group_size=group_size, keep_float=False)
+
+
+def simulate_layers(x: np.ndarray, config: ModelConfig, layers: Sequence[int], *, k: float, coding: str,
+                    seed: int, checkpoint: Any = None, group_size: int | None = 128,
+                    progress: Progress = _noop) -> tuple[SimulatedLayer, ...]:
+    """Run ``layers`` of ``config`` on ``x`` with every projection input spike coded (event path)."""
+    from neurosim.layers._projection import Projector
+    from neurosim.layers.block import decoder_block
+
+    out = []
+    for layer in layers:
+        if isinstance(layer, bool) or not 0 <= int(layer) < config.n_layers:
+            raise InputError(f"'layers' must be indices in 0..{config.n_layers - 1} for model "
+                             f"{config.name!r} (got {layer!r})")
+        rng = np.random.default_rng([seed, int(layer)])
+        progress(f"layer {layer} ({config.layer_types[layer]}): weights")
+        weights = _layer_weights(config, int(layer), checkpoint, rng, group_size)
+        progress(f"layer {layer} ({config.layer_types[layer]}): spiking forward")
+        proj = Projector(mode="spiking", k=k, coding=coding, path="event", keep_counts=True)
+        t0 = time.perf_counter()
+        run = decoder_block(x, weights, config, int(layer), proj)
+        out.append(SimulatedLayer(layer=int(layer), layer_type=config.layer_types[layer],
+                                  tallies=tuple(proj.tallies), counts=dict(proj.counts),
+                                  attention_macs=int(run.attention_macs),
+                                  seconds=time.perf_counter() - t0))
+        del weights
+    return tuple(out)
+
+
+def run_job(settings: JobSettings, *, progress: Progress = _noop) -> JobResult:
+    """Run the whole default job (see module docstring) and return what the report shows."""
+    from analysis.claims import audit_claims
+    from analysis.sparsity import summarize
+    from analysis.sweep import k_sweep
+    from energy.model_energy import energy_records
+    from energy.workload import SpikeStatistics
+    from neurosim.coding import check_coding
+
+    check_coding(settings.coding)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    config, checkpoint, source = resolve_model(settings)
+    profiles = resolve_profiles(settings.profiles)
+    layers = settings.layers if settings.layers is not None else default_layers(config)
+    x, act_source = load_activations(settings, config)
+    timings["setup_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    simulated = simulate_layers(x, config, layers, k=settings.k, coding=settings.coding, seed=settings.seed,
+                                checkpoint=checkpoint, group_size=settings.group_size, progress=progress)
+    timings["simulation_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    progress("statistics, energy, k sweep and claims")
+    sample = sum_tallies(t for s in simulated for t in s.tallies)
+    all_counts = np.concatenate([c.ravel() for s in simulated for c in s.counts.values()])
+    stats = summarize(all_counts, coding=settings.coding).to_dict()
+    measured = SpikeStatistics.from_tally(sample)
+    counts = analytical_counts(config, context_length=settings.context_length)
+    common = dict(profiles=list(profiles), context_length=settings.context_length)
+    # "spiked" prices the projections W8ASpike spikes (what the report's claim covers, and all a
+    # neuromorphic profile can run); "all" adds attention and lm_head MACs where a profile can run them.
+    energy = energy_records([counts], stats=measured, scope="spiked", **common)
+    energy_paper = energy_records([counts], stats=SpikeStatistics.paper(), scope="spiked", **common)
+    energy_all = energy_records([counts], stats=measured, scope="all", **common)
+    sweep = k_sweep(x, ks=settings.ks, coding=settings.coding)
+    claims = audit_claims(counts=all_counts, k=settings.k, seed=settings.seed)
+    timings["analysis_s"] = time.perf_counter() - t0
+    return JobResult(settings=settings, config=config, source=source, activation_source=act_source,
+                     simulated=simulated, sample_tally=sample, statistics=stats, measured_stats=measured,
+                     energy=energy, energy_paper=energy_paper, energy_all=energy_all, sweep=sweep, claims=claims,
+                     model_counts=counts, timings=timings, profile_names=profiles)

@@ -1,0 +1,122 @@
+"""Report folder of ``energy-report torch`` and ``energy-report hf``: a profiled user model.
+
+``summary.json`` holds ``layers`` (one record per profiled layer: name, input features, spikes per
+channel, silent fraction, window sparsity, events, ...), ``fidelity`` (cosine similarity and relative
+error of the final outputs against the unspiked run; null for snntorch networks, whose spikes are
+their own), ``energy`` records in joules and ``skipped`` modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from reports.render import Figure, Section, Table, format_html, format_markdown, format_terminal_table
+from reports.writer import ReportFiles
+
+__all__ = ["format_profile", "profile_report_files", "profile_summary"]
+
+
+def _is_snn(profile: Any) -> bool:
+    return hasattr(profile, "synapses")
+
+
+def profile_summary(profile: Any) -> dict[str, Any]:
+    """summary.json of a :class:`~analysis.torch_profile.ModelProfile` or ``SNNProfile``."""
+    summary = profile.to_summary()
+    summary["schema"] = "neurosim-model-profile"
+    summary["schema_version"] = 1
+    if _is_snn(profile):
+        # Connection layers carry the synaptic events; neuron layers their firing.
+        summary["layers"] = [{"layer_type": "synapse", **s} for s in summary["synapses"]] + [
+            {"layer_type": "neuron", **n} for n in summary["neurons"]]
+        summary["fidelity"] = {"cosine_similarity": None, "relative_error": None,
+                               "note": "snntorch network: its own spikes are profiled, nothing is replaced"}
+    summary["units"] = {"energy": "J for the whole profiled input", "events": "count"}
+    return summary
+
+
+_MODE_ORDER = ("fp16-dense", "int8-dense", "w8aspike-gpu", "w8aspike-event", "snn-event")
+
+
+def _priced(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records with an energy; snntorch records (no mode: the network's own spikes) get "snn-event"."""
+    return [{**r, "mode": r.get("mode", "snn-event")} for r in records if r.get("total_j") is not None]
+
+
+def _energy_pivot(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    rows = _priced(records)
+    if not rows:
+        return pd.DataFrame()
+    table = pd.DataFrame(rows).pivot_table(index="profile", columns="mode", values="total_j", aggfunc="sum")
+    table = table[[m for m in _MODE_ORDER if m in table.columns]].reset_index()
+    table.columns = ["profile"] + [f"{c} [J]" for c in table.columns[1:]]
+    return table
+
+
+def format_profile(profile: Any) -> str:
+    """Terminal table of a profile: per-layer statistics, fidelity, energy."""
+    frame = profile.layer_frame()
+    keep = [c for c in ("layer_type", "name", "in_features", "out_features", "spikes_per_channel",
+                        "silent_fraction", "window_sparsity", "firing_rate", "events", "synaptic_ops", "macs")
+            if c in frame.columns]
+    lines = [format_terminal_table(frame[keep], max_width=160)]
+    fid = profile_summary(profile)["fidelity"]
+    if fid.get("cosine_similarity") is not None:
+        lines.append(f"\nfidelity of the final output vs the unspiked run: cosine similarity "
+                     f"{fid['cosine_similarity']:.5f}, relative error {fid['relative_error']:.4f}")
+    energy = _energy_pivot(list(profile.energy))
+    if not energy.empty:
+        lines += ["", "Energy of the profiled forward pass:", format_terminal_table(energy, max_width=160)]
+    skipped = getattr(profile, "skipped", ())
+    if skipped:
+        lines.append(f"\nskipped {len(skipped)} module(s): " +
+                     ", ".join(f"{s['name']} ({s['reason']})" for s in list(skipped)[:6]))
+    return "\n".join(lines)
+
+
+def profile_report_files(profile: Any, *, title: str, formats: Sequence[str]) -> ReportFiles:
+    """Every file of a profile report: summary.json always, tables and pages per ``formats``."""
+    files = ReportFiles()
+    summary = profile_summary(profile)
+    files.add_json("summary.json", summary)
+    layers = profile.layer_frame()
+    energy = pd.DataFrame(list(profile.energy))
+    if "csv" in formats:
+        files.add_text("layers.csv", layers.to_csv(index=False, float_format="%.10g"))
+        files.add_text("energy.csv", energy.to_csv(index=False, float_format="%.10g"))
+    if "json" in formats:
+        files.add_json("layers.json", summary["layers"])
+        files.add_json("energy.json", summary["energy"])
+    if {"md", "html"} & set(formats):
+        figures: list[Figure] = []
+        rows = _priced(list(profile.energy))
+        if rows:
+            from analysis import plots
+            from reports.document import png_bytes
+
+            ax = plots.plot_energy(rows)
+            figures.append(Figure("Energy of the profiled pass per mode and profile", "energy.png",
+                                  png_bytes(ax.figure)))
+            files["energy.png"] = figures[0].png
+        fid = summary["fidelity"]
+        text = ("W8ASpike applied to every nn.Linear input: INT8 weights in groups, adaptive-threshold "
+                f"spike counts (k = {summary['settings'].get('k', 'n/a')}), event-driven engine.")
+        if fid.get("cosine_similarity") is not None:
+            text += (f" Final output vs the unspiked run: cosine similarity {fid['cosine_similarity']:.5f}, "
+                     f"relative error {fid['relative_error']:.4f}.")
+        skipped = pd.DataFrame(list(getattr(profile, "skipped", ())))
+        tables = [Table("Per-layer statistics", layers, "layers.csv" if "csv" in formats else None),
+                  Table("Energy per mode and profile [J]", _energy_pivot(list(profile.energy)),
+                        "energy.csv" if "csv" in formats else None)]
+        if not skipped.empty:
+            tables.append(Table("Skipped modules", skipped))
+        sections = [Section("Profile", text, tables=tuple(tables), figures=tuple(figures))]
+        intro = "Profile of a user model the SpikingBrain way (neurosim)."
+        if "md" in formats:
+            files.add_text("index.md", format_markdown(title, intro, sections))
+        if "html" in formats:
+            files.add_text("index.html", format_html(title, intro, sections))
+    return files
