@@ -76,9 +76,10 @@ __all__ = [
 Path = Literal["float", "dense", "event"]
 PATHS: tuple[str, ...] = ("float", "dense", "event")
 
-#: Output columns per parallel work item: int32 accumulators of 1024 columns (4 KiB) stay in L1 and
-#: one group's weight block (128 rows x 1 KiB) in L2 while all tokens reuse it.
-DEFAULT_COLUMN_BLOCK = 1024
+#: Output columns per parallel work item: int32 accumulators of 2048 columns (8 KiB) stay in L1 and
+#: one group's weight block (128 rows x 2 KiB) in L2 while all tokens reuse it. Measured on the
+#: 3584 -> 18944 gate shape (benchmarks/bench_engine.py): 2048 was fastest of 512..4096.
+DEFAULT_COLUMN_BLOCK = 2048
 
 _CODE_IDS = {"binary": 0, "ternary": 1, "bitwise": 2, "bidirectional": 3, "twos-complement": 4}
 _INT32_MAX = 2**31 - 1
@@ -146,11 +147,13 @@ def _n_channel_events(v, code, n_steps):  # pragma: no cover - compiled
     return n
 
 
-@numba.njit(**parallel_options())
+# Coding is O(tokens x in_features + events), a few microseconds per token: serial kernels, since
+# waking a thread team would cost more than the work (and much more on a loaded machine).
+@numba.njit(**njit_options())
 def _count_token_events(counts, code, n_steps, bounds, n_ev):  # pragma: no cover - compiled
     n_tok = counts.shape[0]
     n_groups = bounds.shape[0] - 1
-    for tok in numba.prange(n_tok):
+    for tok in range(n_tok):
         for g in range(n_groups):
             s = 0
             for ch in range(bounds[g], bounds[g + 1]):
@@ -160,12 +163,12 @@ def _count_token_events(counts, code, n_steps, bounds, n_ev):  # pragma: no cove
             n_ev[tok * n_groups + g] = s
 
 
-@numba.njit(**parallel_options())
+@numba.njit(**njit_options())
 def _fill_token_events(counts, code, n_steps, ptr, chan, t_out, sign, weight):  # pragma: no cover
     n_tok, n_in = counts.shape
     n_groups = (ptr.shape[0] - 1) // n_tok
     top = np.int64(1) << (n_steps - 1)
-    for tok in numba.prange(n_tok):
+    for tok in range(n_tok):
         e = ptr[tok * n_groups]
         for ch in range(n_in):
             v = counts[tok, ch]
@@ -334,6 +337,43 @@ def _row_add(acc_row, mult, qrow):  # pragma: no cover - compiled
         acc_row[o] += mult * qrow[o]
 
 
+@numba.njit(**njit_options())
+def _row_add4(acc, m0, r0, m1, r1, m2, r2, m3, r3):  # pragma: no cover - compiled
+    for o in range(acc.shape[0]):
+        acc[o] += (m0 * r0[o] + m1 * r1[o]) + (m2 * r2[o] + m3 * r3[o])
+
+
+@numba.njit(**njit_options())
+def _row_add8(acc, m0, r0, m1, r1, m2, r2, m3, r3, m4, r4, m5, r5, m6, r6, m7, r7):  # pragma: no cover
+    for o in range(acc.shape[0]):
+        acc[o] += ((m0 * r0[o] + m1 * r1[o]) + (m2 * r2[o] + m3 * r3[o])) + (
+            (m4 * r4[o] + m5 * r5[o]) + (m6 * r6[o] + m7 * r7[o]))
+
+
+@numba.njit(**njit_options())
+def _flush_rows(acc, q_t, o0, o1, chs, ms, n):  # pragma: no cover - compiled
+    # Add the pending rows, eight (then four, then one) per pass over the accumulator: each row is
+    # still fetched once, but the accumulator is loaded and stored once per eight rows. Any partial
+    # sum is a sum over a subset of the group's events, so the proven width bound still holds.
+    j = 0
+    while j + 8 <= n:
+        _row_add8(acc, ms[j], q_t[chs[j], o0:o1], ms[j + 1], q_t[chs[j + 1], o0:o1],
+                  ms[j + 2], q_t[chs[j + 2], o0:o1], ms[j + 3], q_t[chs[j + 3], o0:o1],
+                  ms[j + 4], q_t[chs[j + 4], o0:o1], ms[j + 5], q_t[chs[j + 5], o0:o1],
+                  ms[j + 6], q_t[chs[j + 6], o0:o1], ms[j + 7], q_t[chs[j + 7], o0:o1])
+        j += 8
+    if j + 4 <= n:
+        _row_add4(acc, ms[j], q_t[chs[j], o0:o1], ms[j + 1], q_t[chs[j + 1], o0:o1],
+                  ms[j + 2], q_t[chs[j + 2], o0:o1], ms[j + 3], q_t[chs[j + 3], o0:o1])
+        j += 4
+    while j < n:
+        _row_add(acc, ms[j], q_t[chs[j], o0:o1])
+        j += 1
+
+
+_PENDING = 256  # rows buffered before a flush (bounded scratch even for long unary trains)
+
+
 @numba.njit(**parallel_options())
 def _event_kernel(ptr, chan, sign, weight, q_t, scales_t, n_tok, block, merge,
                   write_acc, acc_out, y):  # pragma: no cover - compiled
@@ -344,10 +384,12 @@ def _event_kernel(ptr, chan, sign, weight, q_t, scales_t, n_tok, block, merge,
         o0 = b * block
         o1 = min(n_out, o0 + block)
         acc_row = np.zeros(o1 - o0, dtype=acc_out.dtype)
-        mult = np.zeros(1, dtype=acc_out.dtype)
+        chs = np.empty(_PENDING, dtype=np.int64)
+        ms = np.empty(_PENDING, dtype=acc_out.dtype)
         for g in range(n_groups):
             for tok in range(n_tok):
                 acc_row[:] = 0
+                n = 0
                 e = ptr[tok * n_groups + g]
                 e_end = ptr[tok * n_groups + g + 1]
                 while e < e_end:
@@ -359,8 +401,13 @@ def _event_kernel(ptr, chan, sign, weight, q_t, scales_t, n_tok, block, merge,
                         while e < e_end and chan[e] == ch:
                             m += np.int64(sign[e]) * weight[e]
                             e += 1
-                    mult[0] = m
-                    _row_add(acc_row, mult[0], q_t[ch, o0:o1])
+                    chs[n] = ch
+                    ms[n] = m
+                    n += 1
+                    if n == _PENDING:
+                        _flush_rows(acc_row, q_t, o0, o1, chs, ms, n)
+                        n = 0
+                _flush_rows(acc_row, q_t, o0, o1, chs, ms, n)
                 if write_acc:
                     acc_out[tok, g, o0:o1] = acc_row
                 else:

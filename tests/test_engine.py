@@ -384,3 +384,16 @@ def test_project_counts_reproduces_the_layer_output():
         project_counts(r.counts, np.ones((3, 1)), qw)
     with pytest.raises(InputError, match="'vth' must be > 0"):
         project_counts(r.counts, np.zeros((2, 2, 1)), qw)
+
+
+def test_long_unary_trains_flush_the_pending_rows():
+    # 16 channels x 40 unit spikes = 640 events in one group, more than the kernel's 256-row buffer
+    rng = np.random.default_rng(11)
+    counts = rng.integers(-40, 41, size=(2, 16))
+    counts[:, 0] = 40
+    qw = quantize_weight(rng.normal(size=(5, 16)), group_size=None)
+    naive = naive_accumulate(counts, qw, "ternary")
+    for merge in (False, True):
+        acc, tally = integer_accumulate(counts, qw, coding="ternary", merge_planes=merge, column_block=2)
+        np.testing.assert_array_equal(acc, naive)
+        assert tally.spike_events == int(np.abs(counts).sum()) > 256
