@@ -1,3 +1,6 @@
-"""reports package (see README)."""
+"""reports: the ``energy-report`` command line and the report folder it writes."""
 
-__all__: list[str] = []
+from reports.cli import main
+from reports.pipeline import JobResult, JobSettings, run_job
+
+__all__ = ["JobResult", "JobSettings", "main", "run_job"]

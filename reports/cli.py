@@ -168,7 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args_list[0] if args_list and args_list[0] in _SUBCOMMANDS else ""
     parsers = _build_parsers()
     parser = parsers[command]
-    args = parser.parse_args(args_list[1:] if command else args_list)  # exits 2 on usage errors
+    try:
+        args = parser.parse_args(args_list[1:] if command else args_list)
+    except SystemExit as exc:  # argparse: usage error (2) or --help (0); main() returns, never exits
+        return int(exc.code or 0)
     from reports import jobs
 
     try:
