@@ -323,11 +323,12 @@ def accumulator_dtype(counts: Any, group_size: int | None, *, coding: str = "bid
 # Kernels
 # ---------------------------------------------------------------------------------------------
 @numba.njit(**njit_options())
-def _scale_group(y, tok, o0, acc_row, scales_t, g):  # pragma: no cover - compiled
+def _scale_group(y_row, scale_row, acc_row):  # pragma: no cover - compiled
     # The one float scaling step shared by the dense and event kernels: identical integers in,
-    # identical float operations in the same order, hence bit-identical outputs.
+    # identical float operations in the same order, hence bit-identical outputs. (1-D contiguous
+    # slices, not 2-D indexing: Numba vectorises this form, 3-4x faster.)
     for o in range(acc_row.shape[0]):
-        y[tok, o0 + o] += scales_t[g, o0 + o] * acc_row[o]
+        y_row[o] += scale_row[o] * acc_row[o]
 
 
 @numba.njit(**njit_options())
@@ -410,8 +411,10 @@ def _event_kernel(ptr, chan, sign, weight, q_t, scales_t, n_tok, block, merge,
                 _flush_rows(acc_row, q_t, o0, o1, chs, ms, n)
                 if write_acc:
                     acc_out[tok, g, o0:o1] = acc_row
-                else:
-                    _scale_group(y, tok, o0, acc_row, scales_t, g)
+                elif e_end > ptr[tok * n_groups + g]:
+                    # A group without events adds scale * 0 = +0.0, which leaves y unchanged (y is
+                    # never -0.0 here), so skipping it keeps the bits of the dense path.
+                    _scale_group(y[tok, o0:o1], scales_t[g, o0:o1], acc_row)
 
 
 @numba.njit(**parallel_options())
@@ -435,7 +438,7 @@ def _dense_kernel(counts, bounds, q_t, scales_t, block, write_acc, acc_out, y): 
                 if write_acc:
                     acc_out[tok, g, o0:o1] = acc_row
                 else:
-                    _scale_group(y, tok, o0, acc_row, scales_t, g)
+                    _scale_group(y[tok, o0:o1], scales_t[g, o0:o1], acc_row)
 
 
 @numba.njit(**njit_options())
