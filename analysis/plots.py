@@ -172,15 +172,16 @@ def plot_coders(counts_1d: Any, *, codings: Sequence[str] | None = None, **kwarg
     fig = Figure(figsize=(min(15.0, 0.3 * sum(steps) + 2.0 * len(codings)), max(3.0, 0.32 * counts.size + 1.8)),
                  layout="constrained")
     FigureCanvasAgg(fig)
-    axes = fig.subplots(1, len(codings), sharey=True, width_ratios=[max(s, 5) for s in steps])
+    # Narrow bit-coded panels still need room for a readable two-line title.
+    axes = fig.subplots(1, len(codings), sharey=True, width_ratios=[max(s, 8) for s in steps])
     axes = np.atleast_1d(axes)
     for ax, c in zip(axes, codings, strict=True):
         unsigned = c in ("binary", "bitwise")
         plot_raster(np.abs(counts) if unsigned else counts, c, ax=ax, **kwargs)
         if unsigned and (counts < 0).any():
-            ax.set_title(ax.get_title().replace(c, f"{c} of |counts|", 1), fontsize=9)
+            ax.set_title(ax.get_title().replace(c, f"{c}\nof |counts|", 1), fontsize=8)
         else:
-            ax.title.set_fontsize(9)
+            ax.title.set_fontsize(8)
         if ax is not axes[0]:
             ax.set_ylabel("")
     return fig
@@ -215,10 +216,10 @@ def plot_count_histogram(counts: Any, ax: Axes | None = None, *, max_value: int 
     ax.axvspan(-0.5, 7.5, color="#55a868", alpha=0.12, label=f"|count| <= 7: {dist.within_0_7:.1%}")
     ax.axvspan(16.5, max_value + 0.5, color="#c44e52", alpha=0.10, label=f"|count| > 16: {dist.above_16:.2%}")
     ax.set_xlim(-0.5, max_value + 0.5)
-    ax.set_xlabel("|spike count| per channel")
-    ax.set_ylabel("share of channels (%)")
+    ax.set_xlabel("|spike count| of one (token, channel) input")
+    ax.set_ylabel("share of inputs (%)")
     extra = f", {dist.overflow_fraction:.2%} beyond {max_value}" if dist.overflow_fraction else ""
-    ax.set_title(f"{dist.n:,} channels, silent {dist.fractions[0]:.1%}{extra}", fontsize=10)
+    ax.set_title(f"{dist.n:,} (token, channel) inputs, silent {dist.fractions[0]:.1%}{extra}", fontsize=10)
     ax.legend(loc="upper right", fontsize=9)
     return ax
 
@@ -313,7 +314,9 @@ def plot_energy(records: Iterable[Mapping[str, Any]] | Mapping[str, Any] | pd.Da
     parts = np.array([[float(r[k]) for k, _, _ in _ENERGY_PARTS] for r in recs])
     totals = np.array([float(r["total_j"]) for r in recs])
     scale, unit = _energy_prefix(totals)
-    labels = [f"{r['model']} | {r['mode']} | {r['profile']}" for r in recs]
+    single_model = len({r["model"] for r in recs}) == 1
+    labels = [(f"{r['mode']} | {r['profile']}" if single_model else f"{r['model']} | {r['mode']} | {r['profile']}")
+              for r in recs]
     if ax is None:
         ax = new_axes((8.0, max(2.5, 0.42 * len(recs) + 1.4)))
     y = np.arange(len(recs))
