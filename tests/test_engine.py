@@ -105,7 +105,7 @@ def projection_case(draw, codings=CODINGS):
     if coding in UNSIGNED:
         counts = np.abs(counts)
     qw = quantize_weight(rng.normal(size=(n_out, n_in)), group_size=group_size)
-    block = draw(st.sampled_from([1, 3, 1024]))  # several ragged column blocks, or one
+    block = draw(st.sampled_from([1, 3, 1024, None]))  # several ragged column blocks, one, auto
     return coding, counts, qw, block, rng
 
 
