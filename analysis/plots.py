@@ -341,7 +341,7 @@ def plot_energy(records: Iterable[Mapping[str, Any]] | Mapping[str, Any] | pd.Da
     elif pos.size:
         ax.set_xlim(0, pos.max() * 1.45)  # room for the printed totals
     ax.set_xlabel(f"energy per token ({unit}); printed: total (compute/memory/static %)")
-    ax.set_ylabel("model | mode | hardware profile", fontsize=9)
+    ax.set_ylabel("mode | hardware profile" if single_model else "model | mode | hardware profile", fontsize=9)
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(True, axis="x", color="0.9")
     return ax

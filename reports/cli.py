@@ -136,6 +136,12 @@ def _build_parsers() -> dict[str, argparse.ArgumentParser]:
     energy.add_argument("--context", type=_positive_int, default=4096, help="context length in tokens (default 4096)")
     energy.add_argument("--stats", choices=("paper", "simulated"), default="paper",
                         help="spike statistics: the report's stated ones (paper) or a simulation of calibrated activations")
+    energy.add_argument("--scope", choices=("spiked", "all"), default="spiked",
+                        help="spiked: the projections W8ASpike spike-codes (every profile can run them; default); "
+                             "all: adds attention and lm_head MACs (profiles without a MAC datapath are skipped)")
+    energy.add_argument("--block-size", type=_positive_int, default=1,
+                        help="weight rows fetched together in event-driven mode; a block is skipped only when "
+                             "all its input channels are silent (default 1)")
     energy.add_argument("--format", choices=("table", "json", "csv", "md"), default="table")
     energy.add_argument("--seed", type=int, default=0)
     energy.add_argument("--list-models", action="store_true", help="list built-in models and exit")

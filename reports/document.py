@@ -229,8 +229,8 @@ def _figures(result: JobResult) -> list[Figure]:
     figs.append(Figure("Window sparsity and share of |counts| <= 7 versus k (report table 11 analogue)",
                        "k_sweep.png", png_bytes(ax.figure)))
     ax = plots.plot_energy(result.energy["rows"])
-    figs.append(Figure("Energy per token of the whole model per mode and profile, measured spike statistics "
-                       "(compute, memory, static)", "energy.png", png_bytes(ax.figure)))
+    figs.append(Figure("Energy per token of the spiked projections of all layers per mode and profile, measured "
+                       "spike statistics, split into compute, memory and static", "energy.png", png_bytes(ax.figure)))
     ax = plots.plot_prefill()
     figs.append(Figure("Prefill FLOPs and measured TTFT versus context length, SpikingBrain-7B vs Qwen2.5-7B "
                        "(report table 7 points overlaid)", "prefill.png", png_bytes(ax.figure)))

@@ -227,7 +227,8 @@ def run_energy(args: argparse.Namespace) -> int:
         stats = SpikeStatistics(spikes_per_channel(counts), silent_fraction(counts),
                                 source=f"calibrated synthetic activations, seed {args.seed}")
     model_counts = analytical_counts(config, context_length=args.context)
-    records = energy_records([model_counts], profiles=list(profiles), stats=stats, context_length=args.context)
+    records = energy_records([model_counts], profiles=list(profiles), stats=stats, context_length=args.context,
+                             scope=args.scope, block_size=args.block_size)
     if args.format == "json":
         keep = ("model", "mode", "profile", "compute_j", "memory_j", "static_j", "total_j", "ratio_vs_fp16")
         sys.stdout.write(dumps_json([{k: r[k] for k in keep} for r in records["rows"]]))
@@ -244,7 +245,8 @@ def run_energy(args: argparse.Namespace) -> int:
 
         print(_markdown_table(energy_table(records)))
         return 0
-    print(f"{config.name}, context {args.context}, stats: {stats.source}")
+    print(f"{config.name}, context {args.context}, scope {args.scope}, block size {args.block_size}, "
+          f"stats: {stats.source}; energy per token [mJ]")
     print(format_terminal_table(energy_table(records), max_width=160))
     for s in records["skipped"]:
         print(f"  not applicable: {s['mode']} on {s['profile']}: {s['reason']}")

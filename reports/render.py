@@ -76,20 +76,29 @@ _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
 padding:0 1em;color:#1d232a;line-height:1.45}
 h1{font-size:1.7em;border-bottom:2px solid #1d232a;padding-bottom:.2em}h2{margin-top:1.8em;font-size:1.3em}
-table{border-collapse:collapse;margin:.6em 0 1.4em;font-size:.88em;display:block;overflow-x:auto}
+table{border-collapse:collapse;margin:.6em 0 1.4em;font-size:.88em;display:block;overflow-x:auto;max-width:100%}
 th,td{border:1px solid #c8ced6;padding:.25em .6em;text-align:right;white-space:nowrap}
 th{background:#eef1f5}td:first-child,th:first-child{text-align:left}
+td.str{text-align:left}td.text{text-align:left;white-space:normal;min-width:14em;max-width:38em}
 caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0}
 figure{margin:1em 0 2em}figure img{max-width:100%;border:1px solid #e2e6ea}
 figcaption{font-size:.9em;color:#4a5561}p.intro{color:#333}code{background:#f3f5f7;padding:0 .2em}
 """
 
 
+def _html_cell(value: object) -> str:
+    # Long prose (definitions, reasons) wraps and reads left to right; numbers stay right-aligned.
+    text = html.escape(_cell(value))
+    if isinstance(value, str):
+        return f'<td class="{"text" if len(value) > 24 else "str"}">{text}</td>'
+    return f"<td>{text}</td>"
+
+
 def _html_table(tab: Table) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in tab.frame.columns)
     rows = []
     for row in tab.frame.itertuples(index=False):
-        rows.append("<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>")
+        rows.append("<tr>" + "".join(_html_cell(v) for v in row) + "</tr>")
     link = f' (<a href="{html.escape(tab.csv_name)}">CSV</a>)' if tab.csv_name else ""
     return (f"<table><caption>{html.escape(tab.caption)}{link}</caption><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")
