@@ -77,11 +77,13 @@ def _per_token_events(result: JobResult) -> dict[str, float]:
 def layer_records(result: JobResult) -> list[dict[str, Any]]:
     """One record per simulated projection (the ``layers`` list of summary.json)."""
     from analysis.sparsity import window_sparsity
+    from energy.neurobench import neurobench_from_tally
 
     recs = []
     for sim in result.simulated:
         for tally in sim.tallies:
             c = sim.counts[tally.name]
+            nb = neurobench_from_tally(tally)
             recs.append({
                 "name": tally.name,
                 "layer": sim.layer,
@@ -96,8 +98,33 @@ def layer_records(result: JobResult) -> list[dict[str, Any]]:
                 "synaptic_ops": tally.synaptic_ops,
                 "macs": tally.dense_macs,
                 "time_steps": tally.time_steps,
+                # NeuroBench SynapticOperations beside ours: a count of 5 is one "effective" op there but
+                # two bitwise events (101) here, each a weight-row addition.
+                "neurobench_dense": nb.dense,
+                "neurobench_effective_macs": nb.effective_macs,
+                "neurobench_effective_acs": nb.effective_acs,
             })
     return recs
+
+
+def _neurobench_totals(result: JobResult) -> dict[str, float]:
+    """NeuroBench Dense / Effective_MACs / Effective_ACs summed over the sample, and our synaptic ops.
+
+    NeuroBench calls an input spiking only when every value is in {-1, 0, 1}; multi-valued counts are
+    MACs there, and one nonzero count is one operation however many spike events it codes.
+    """
+    from energy.neurobench import neurobench_from_tally
+
+    nbs = [neurobench_from_tally(t) for s in result.simulated for t in s.tallies]
+    effective = sum(n.effective for n in nbs)
+    syn = float(result.sample_tally.synaptic_ops)
+    return {
+        "Dense": sum(n.dense for n in nbs),
+        "Effective_MACs": sum(n.effective_macs for n in nbs),
+        "Effective_ACs": sum(n.effective_acs for n in nbs),
+        "synaptic_ops": syn,
+        "synaptic_ops_per_effective_op": syn / effective if effective else float("nan"),
+    }
 
 
 def _energy_rows(records: Mapping[str, Any], stats_label: str) -> list[dict[str, Any]]:
@@ -132,6 +159,7 @@ def summary_record(result: JobResult) -> dict[str, Any]:
         "events": {
             "sample": {k: v for k, v in result.sample_tally.to_dict().items() if k not in ("name",)},
             "per_token_whole_model": _per_token_events(result),
+            "neurobench_sample": _neurobench_totals(result),
         },
         "energy": {
             "unit": "J per token",
