@@ -262,3 +262,45 @@ def test_hf_subcommand_without_transformers(tmp_path, capsys) -> None:
     else:  # pragma: no cover - only where the hf extra is installed
         code, _, err = run_cli(capsys, "hf", str(tmp_path / "missing"), "--out", str(tmp_path / "x"))
         assert code == 1
+
+
+def test_activations_file_is_used_and_checked(checkpoint, tmp_path, capsys) -> None:
+    good = tmp_path / "acts.npy"
+    np.save(good, np.random.default_rng(2).standard_normal((10, 64)))
+    out = tmp_path / "r"
+    code, _, err = run_cli(capsys, *tiny_job(checkpoint, out, "--activations", str(good), "--format", "json",
+                                             "--profiles", "paper-45nm"))
+    assert code == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert "acts.npy" in summary["activations"]
+    assert {r["tokens"] for r in summary["layers"]} == {10}
+    wrong = tmp_path / "wrong.npy"
+    np.save(wrong, np.zeros((10, 63)))
+    code, _, err = run_cli(capsys, *tiny_job(checkpoint, tmp_path / "r2", "--activations", str(wrong)))
+    assert code == 1 and "wrong.npy" in err and "64" in err
+    bad = tmp_path / "nan.npy"
+    arr = np.ones((4, 64))
+    arr[1, 3] = np.nan
+    np.save(bad, arr)
+    code, _, err = run_cli(capsys, *tiny_job(checkpoint, tmp_path / "r3", "--activations", str(bad)))
+    assert code == 1 and "NaN" in err
+    code, _, err = run_cli(capsys, *tiny_job(checkpoint, tmp_path / "r4", "--activations", str(tmp_path / "no.npy")))
+    assert code == 1 and "no.npy" in err
+
+
+@pytest.mark.slow
+def test_builtin_default_job_spikingbrain_7b(tmp_path, capsys) -> None:
+    """The README's main job: SpikingBrain-7B at full size, one GLA and one SWA layer, 32 tokens."""
+    out = tmp_path / "energy-report"
+    code, stdout, err = run_cli(capsys, "--out", str(out), "--no-progress", "--format", "json,html")
+    assert code == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"]["name"] == "spikingbrain-7b" and summary["model"]["n_layers"] == 28
+    assert [(s["layer"], s["layer_type"]) for s in summary["simulated_layers"]] == [(0, "gla"), (1, "swa")]
+    assert all(s["tokens"] == 32 for s in summary["simulated_layers"])
+    # Calibrated inputs feed q/k/v/gate/up; the whole sample stays near the report's statistics.
+    assert 0.9 < summary["spikes_per_channel"] < 1.4 and 0.1 < summary["silent_fraction"] < 0.3
+    profiles = {r["profile"] for r in summary["energy"]["measured"]}
+    assert profiles == {"paper-45nm", "metax-c550", "nvidia-a100", "nvidia-h100", "loihi", "truenorth",
+                        "spinnaker2", "speck"}
+    assert (out / "index.html").stat().st_size > 100_000
