@@ -34,6 +34,13 @@ into the accumulator); the walk still visits every event, and the tally still co
 operation per event and fan-out. ``merge_planes=False`` adds the row once per event (the literal
 event-by-event form, cost proportional to events x fan-out); both give the same integers.
 
+The kernel runs in parallel over blocks of output columns (each thread owns its columns, so no
+atomics); inside a block it walks, per input group and token, that token's events (token-major CSR
+from :func:`token_events`) and adds the fetched rows eight at a time into an int32/int64 accumulator
+that stays in L1, then scales the group into the float output. Silent channels and event-free groups
+cost nothing. Measured on the SpikingBrain-7B gate shape (``benchmarks/bench_engine.py``, 2 threads):
+0.2-0.3x the time of a float32 dense matmul at 1-8 tokens, about 0.8x at 64 tokens, bit-exact.
+
 Accumulator width
 -----------------
 Per (token, group) ``|acc| <= 127 * sum_{i in g} |c_{t,i}|`` (and every partial sum too). The engine
