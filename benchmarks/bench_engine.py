@@ -4,6 +4,7 @@ Reproduce (from the repository root, with the project's virtualenv)::
 
     python benchmarks/bench_engine.py                 # 3584 -> 18944, group 128, 1/8/64 tokens
     python benchmarks/bench_engine.py --quick         # small shape, a smoke run of a few seconds
+    python benchmarks/bench_engine.py --layer gla swa # also whole decoder layers (64 tokens)
 
 What is measured (best of ``--repeats`` after one warm-up call, wall clock, ``time.perf_counter``):
 
@@ -157,12 +158,31 @@ def measure_projection(qw, w32, x: np.ndarray, *, k: float, coding: str, repeats
 
 
 def measure_layer(args: argparse.Namespace) -> tuple[float | None, float | None, str]:
-    """Whole-decoder-layer timing hook: returns (seconds, peak GB, note).
+    """Whole-decoder-layer timing: returns (seconds, peak GB, note).
 
-    Placeholder until the SpikingBrain layers (neurosim.layers / neurosim.models) land; the layer
-    engineer replaces the body and keeps the signature.
+    Runs ``neurosim.layers.benchmark.run_decoder_layer_benchmark`` (the layer engineer's function:
+    one SpikingBrain-7B decoder layer of real size, random weights, spiking path) for each layer type
+    named by ``--layer``; by default it is skipped and the figures are null. Seconds are the timed
+    forward of the slowest layer type; peak GB is ``ru_maxrss`` after it (whole process).
     """
-    return None, None, "layer timing not measured yet: needs neurosim.layers (SpikingBrain decoder layer)"
+    if not args.layer:
+        return None, None, "layer timing skipped; run with --layer gla swa (neurosim.layers.benchmark)"
+    try:
+        from neurosim.layers.benchmark import run_decoder_layer_benchmark
+    except ImportError as exc:  # the layers package is developed separately
+        return None, None, f"layer timing unavailable: {exc}"
+    parts = []
+    worst = 0.0
+    for layer_type in args.layer:
+        r = run_decoder_layer_benchmark(layer_type, tokens=args.layer_tokens, k=args.k,
+                                        coding=args.coding, seed=args.seed)
+        worst = max(worst, r.run_s)
+        parts.append(f"{layer_type} layer {r.layer}: {r.run_s:.2f} s forward, setup {r.setup_s:.1f} s, "
+                     f"tracemalloc peak {r.peak_traced_bytes / 2**30:.2f} GiB")
+        print(f"# decoder layer ({args.layer_tokens} tokens, spiking, event path): {parts[-1]}, "
+              f"{r.tally.spike_events} events, {r.tally.spikes_per_channel:.3f} spikes/channel")
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
+    return worst, peak_gb, "; ".join(parts) + " (peak: ru_maxrss of the whole process, GB)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"output columns per work item (default: auto; {DEFAULT_COLUMN_BLOCK} above 16 tokens)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="small shape smoke run")
+    parser.add_argument("--layer", nargs="*", default=[], metavar="TYPE",
+                        help="also time whole SpikingBrain-7B decoder layers of these types (gla, swa)")
+    parser.add_argument("--layer-tokens", type=int, default=64)
     args = parser.parse_args(argv)
     if args.quick:
         args.in_features, args.out_features, args.repeats = 512, 1024, 3
