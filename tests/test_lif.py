@@ -217,6 +217,8 @@ def test_state_is_not_modified_and_one_neuron_works() -> None:
     assert v0 == 0.5
     assert res.spikes.shape == (5,) and res.final_state.v.shape == ()
     assert res.membrane is None
+    spk, state = lif_step(None, 1.5, LIFParameters(0.5))  # a 0-d input is one neuron
+    assert spk.shape == () and spk == 1 and state.v.shape == ()
 
 
 # --------------------------------------------------------------------------- bad input
