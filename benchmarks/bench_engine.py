@@ -2,9 +2,8 @@
 
 Reproduce (from the repository root, with the project's virtualenv)::
 
-    python benchmarks/bench_engine.py                 # 3584 -> 18944, group 128, 1/8/64 tokens
-    python benchmarks/bench_engine.py --quick         # small shape, a smoke run of a few seconds
-    python benchmarks/bench_engine.py --layer gla swa # also whole decoder layers (64 tokens)
+    python benchmarks/bench_engine.py                 # 3584 -> 18944, group 128, 1/8/64 tokens, + 7B layers
+    python benchmarks/bench_engine.py --quick --no-layer  # small shape, a smoke run of a few seconds
 
 What is measured (best of ``--repeats`` after one warm-up call, wall clock, ``time.perf_counter``):
 
@@ -157,32 +156,50 @@ def measure_projection(qw, w32, x: np.ndarray, *, k: float, coding: str, repeats
     }
 
 
+_LAYER_SCRIPT = """
+import json, sys
+from neurosim.layers.benchmark import run_decoder_layer_benchmark
+r = run_decoder_layer_benchmark(sys.argv[1], tokens=int(sys.argv[2]), k=float(sys.argv[3]), coding=sys.argv[4],
+                                seed=int(sys.argv[5]), trace_memory=False)
+print(json.dumps({"layer": r.layer, "run_s": r.run_s, "setup_s": r.setup_s, "max_rss_bytes": r.max_rss_bytes,
+                  "events": int(r.tally.spike_events), "spikes_per_channel": r.tally.spikes_per_channel}))
+"""
+
+
 def measure_layer(args: argparse.Namespace) -> tuple[float | None, float | None, str]:
     """Whole-decoder-layer timing: returns (seconds, peak GB, note).
 
-    Runs ``neurosim.layers.benchmark.run_decoder_layer_benchmark`` (the layer engineer's function:
-    one SpikingBrain-7B decoder layer of real size, random weights, spiking path) for each layer type
-    named by ``--layer``; by default it is skipped and the figures are null. Seconds are the timed
-    forward of the slowest layer type; peak GB is ``ru_maxrss`` after it (whole process).
+    Each layer type runs ``neurosim.layers.benchmark.run_decoder_layer_benchmark`` (one SpikingBrain-7B
+    decoder layer of real size, random INT8 weights, spiking path, event engine) in a fresh Python
+    process, so its peak resident memory (``ru_maxrss``) is the layer's own: weights, activations and
+    the interpreter, not this script's dense baseline. Seconds are the timed forward of the slowest
+    layer type; peak GB the largest process peak. ``--no-layer`` skips it.
     """
     if not args.layer:
-        return None, None, "layer timing skipped; run with --layer gla swa (neurosim.layers.benchmark)"
-    try:
-        from neurosim.layers.benchmark import run_decoder_layer_benchmark
-    except ImportError as exc:  # the layers package is developed separately
-        return None, None, f"layer timing unavailable: {exc}"
+        return None, None, "layer timing skipped (--no-layer)"
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
     parts = []
-    worst = 0.0
+    worst, peak = 0.0, 0.0
     for layer_type in args.layer:
-        r = run_decoder_layer_benchmark(layer_type, tokens=args.layer_tokens, k=args.k,
-                                        coding=args.coding, seed=args.seed)
-        worst = max(worst, r.run_s)
-        parts.append(f"{layer_type} layer {r.layer}: {r.run_s:.2f} s forward, setup {r.setup_s:.1f} s, "
-                     f"tracemalloc peak {r.peak_traced_bytes / 2**30:.2f} GiB")
+        proc = subprocess.run([sys.executable, "-c", _LAYER_SCRIPT, layer_type, str(args.layer_tokens),
+                               str(args.k), args.coding, str(args.seed)],
+                              capture_output=True, text=True, env=env, check=False)
+        if proc.returncode != 0:
+            return None, None, f"layer timing failed for {layer_type}: {proc.stderr.strip()[-300:]}"
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        worst = max(worst, r["run_s"])
+        peak = max(peak, r["max_rss_bytes"] / 1e9)
+        parts.append(f"{layer_type} layer {r['layer']}: {r['run_s']:.2f} s forward, setup {r['setup_s']:.1f} s, "
+                     f"peak {r['max_rss_bytes'] / 1e9:.2f} GB")
         print(f"# decoder layer ({args.layer_tokens} tokens, spiking, event path): {parts[-1]}, "
-              f"{r.tally.spike_events} events, {r.tally.spikes_per_channel:.3f} spikes/channel")
-    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
-    return worst, peak_gb, "; ".join(parts) + " (peak: ru_maxrss of the whole process, GB)"
+              f"{r['events']} events, {r['spikes_per_channel']:.3f} spikes/channel")
+    return worst, peak, "; ".join(parts) + " (peak: ru_maxrss of a process running only that layer, GB)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,12 +216,15 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"output columns per work item (default: auto; {DEFAULT_COLUMN_BLOCK} above 16 tokens)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="small shape smoke run")
-    parser.add_argument("--layer", nargs="*", default=[], metavar="TYPE",
-                        help="also time whole SpikingBrain-7B decoder layers of these types (gla, swa)")
+    parser.add_argument("--layer", nargs="*", default=["gla", "swa"], metavar="TYPE",
+                        help="whole SpikingBrain-7B decoder layer types to time (default: gla swa)")
+    parser.add_argument("--no-layer", dest="layer", action="store_const", const=[],
+                        help="skip the whole-decoder-layer timing")
     parser.add_argument("--layer-tokens", type=int, default=64)
     args = parser.parse_args(argv)
     if args.quick:
         args.in_features, args.out_features, args.repeats = 512, 1024, 3
+        args.layer_tokens = min(args.layer_tokens, 8)
 
     import torch
 
