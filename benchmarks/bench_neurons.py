@@ -132,7 +132,9 @@ def population(n: int, steps: int, repeats: int, rng: np.random.Generator, torch
     }
 
 
-def linear_lif(n: int, batch: int, steps: int, repeats: int, rng: np.random.Generator, torch: Any, snn: Any) -> dict[str, Any]:
+def linear_lif(
+    n: int, batch: int, steps: int, repeats: int, rng: np.random.Generator, torch: Any, snn: Any
+) -> dict[str, Any]:
     x = rng.random((steps, batch, n), dtype=np.float32)
     w = (rng.standard_normal((n, n), dtype=np.float32) / np.float32(np.sqrt(n))).astype(np.float32)
     bias = np.zeros(n, dtype=np.float32)
@@ -250,8 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     for k in ("numba", "snntorch", "numpy"):
         print(f"  {k:9s} {pop['seconds'][k] * 1e3:9.1f} ms  {pop['rates'][k] / 1e6:9.1f} M neuron-updates/s")
     pop_speed = pop["seconds"]["snntorch"] / pop["seconds"]["numba"]
-    print(f"  numba / snntorch {pop_speed:.1f}x, numba / numpy {pop['seconds']['numpy'] / pop['seconds']['numba']:.1f}x, "
-          f"spikes identical: {pop['spikes_identical']}")
+    vs_numpy = pop["seconds"]["numpy"] / pop["seconds"]["numba"]
+    identical = pop["spikes_identical"]
+    print(f"  numba / snntorch {pop_speed:.1f}x, numba / numpy {vs_numpy:.1f}x, spikes identical: {identical}")
 
     lins = {}
     for n in sizes:

@@ -110,8 +110,10 @@ class LIFParameters(NamedTuple):
     convention : {"snntorch", "report"}
         Update equations; see the module docstring.
     reset_delay : bool
-        True: the reset decided at step t acts in the update of step t+1 (snntorch default, report
-        equation 9). False: it acts on the membrane of step t itself.
+        True: the reset decided at step t acts in the update of step t+1 (snntorch's default, and
+        the report's equation 9 taken literally). False: it acts on the membrane of step t itself
+        (snntorch's ``reset_delay=False``; for the report convention the "integrate, fire, reset"
+        loop whose next step decays the post-reset membrane). Meaningful for both conventions.
     """
 
     beta: float = 0.9
@@ -425,7 +427,9 @@ def simulate_lif(
     )
 
 
-def lif_step(state: LIFState | None, input: Any, params: LIFParameters = LIFParameters()) -> tuple[np.ndarray, LIFState]:
+def lif_step(
+    state: LIFState | None, input: Any, params: LIFParameters = LIFParameters()
+) -> tuple[np.ndarray, LIFState]:
     """Advance a LIF population by one step (pure: ``state`` is not modified).
 
     Parameters
