@@ -263,11 +263,11 @@ def _report_kernel(reset_mode: int, delay: bool, record: bool) -> Any:
 @numba.njit(**parallel_options())
 def _count_nonfinite(x):  # pragma: no cover
     # One parallel pass without the temporary boolean array of np.isfinite(x).all(), which cost as
-    # much as the LIF update itself on a 100k x 500 input. v - v is NaN exactly for NaN and inf.
+    # much as the LIF update itself on a 100k x 500 input. |v| < inf is False for NaN and inf.
     flat = x.reshape(-1)
     count = 0
     for i in numba.prange(flat.size):
-        count += 0 if flat[i] - flat[i] == 0 else 1
+        count += 0 if abs(flat[i]) < np.inf else 1
     return count
 
 
