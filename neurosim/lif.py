@@ -182,27 +182,31 @@ def _snntorch_kernel(reset_mode: int, delay: bool, record: bool) -> Any:
     to_zero = reset_mode == 1
 
     @numba.njit(**parallel_options())
-    def kernel(x, v, beta, theta, spikes, mem, n_blocks):  # pragma: no cover
+    def kernel(x, v, beta, theta, spikes, mem, n_blocks, bad):  # pragma: no cover
         # float32 throughout, in snntorch's operation order: a float64 literal here would promote
         # the arithmetic and break bit-exact parity.
         n_steps, n = x.shape
         zero = np.float32(0.0)
         one = np.float32(1.0)
+        inf = np.float32(np.inf)
         for b in numba.prange(n_blocks):
             lo = np.uint64(b * n // n_blocks)
             hi = np.uint64((b + 1) * n // n_blocks)
+            nonfinite = np.int32(0)
             for t in range(n_steps):
                 xt = x[t]
                 st = spikes[t]
                 for i in range(lo, hi):
+                    xi = xt[i]
+                    nonfinite |= np.int32(0) if abs(xi) < inf else np.int32(1)  # NaN and inf fail
                     m = v[i]
                     r = one if m > theta else zero  # detached reset from the previous membrane
                     if subtract:
-                        u = (beta * m + xt[i]) - r * theta
+                        u = (beta * m + xi) - r * theta
                     elif to_zero:
-                        u = beta * ((one - r) * m) + xt[i]
+                        u = beta * ((one - r) * m) + xi
                     else:
-                        u = beta * m + xt[i]
+                        u = beta * m + xi
                     s = one if u > theta else zero
                     if not delay:
                         d = s - r  # snntorch's do_reset in {-1, 0, 1}: "avoid double reset"
@@ -214,6 +218,7 @@ def _snntorch_kernel(reset_mode: int, delay: bool, record: bool) -> Any:
                     st[i] = np.int8(s)
                     if record:
                         mem[t, i] = u
+            bad[b] = nonfinite
 
     return kernel
 
@@ -224,29 +229,33 @@ def _report_kernel(reset_mode: int, delay: bool, record: bool) -> Any:
     to_value = reset_mode == 1
 
     @numba.njit(**parallel_options())
-    def kernel(x, v, lam, vth, v_reset, spikes, mem, n_blocks):  # pragma: no cover
+    def kernel(x, v, lam, vth, v_reset, spikes, mem, n_blocks, bad):  # pragma: no cover
         n_steps, n = x.shape
         zero = lam - lam
+        inf = np.inf
         for b in numba.prange(n_blocks):
             lo = np.uint64(b * n // n_blocks)
             hi = np.uint64((b + 1) * n // n_blocks)
+            nonfinite = np.int32(0)
             for t in range(n_steps):
                 xt = x[t]
                 st = spikes[t]
                 for i in range(lo, hi):
+                    xi = xt[i]
+                    nonfinite |= np.int32(0) if abs(xi) < inf else np.int32(1)  # NaN and inf fail
                     m = v[i]
                     if delay:
                         # equation 9: the previous step's spike resets outside the leak
                         fired = m >= vth
                         if subtract:
-                            u = (lam * m - (vth if fired else zero)) + xt[i]
+                            u = (lam * m - (vth if fired else zero)) + xi
                         elif to_value:
-                            u = (v_reset + xt[i]) if fired else (lam * m + xt[i])
+                            u = (v_reset + xi) if fired else (lam * m + xi)
                         else:
-                            u = lam * m + xt[i]
+                            u = lam * m + xi
                         s = u >= vth
                     else:
-                        u = lam * m + xt[i]
+                        u = lam * m + xi
                         s = u >= vth
                         if subtract:
                             u = u - (vth if s else zero)
@@ -256,26 +265,22 @@ def _report_kernel(reset_mode: int, delay: bool, record: bool) -> Any:
                     st[i] = 1 if s else 0
                     if record:
                         mem[t, i] = u
+            bad[b] = nonfinite
 
     return kernel
-
-
-@numba.njit(**parallel_options())
-def _count_nonfinite(x):  # pragma: no cover
-    # One parallel pass without the temporary boolean array of np.isfinite(x).all(), which cost as
-    # much as the LIF update itself on a 100k x 500 input. |v| < inf is False for NaN and inf.
-    flat = x.reshape(-1)
-    count = 0
-    for i in numba.prange(flat.size):
-        count += 0 if abs(flat[i]) < np.inf else 1
-    return count
 
 
 # --------------------------------------------------------------------------- checks
 
 
 def _as_inputs(x: Any, name: str, dtype: type, min_ndim: int) -> np.ndarray:
-    """``as_float_array`` for large inputs: C-contiguous ``dtype`` array, finiteness checked in parallel."""
+    """``as_float_array`` without its finiteness check, which the kernel does in its one pass.
+
+    ``np.isfinite(x).all()`` builds a boolean temporary and costs half as much as the LIF update
+    itself on a 100k x 500 input; the kernels flag non-finite inputs while they stream them and
+    the public functions raise :func:`_nonfinite_error` afterwards (the caller's state is a copy,
+    so nothing leaks from the aborted run).
+    """
     arr = np.asarray(x)
     if arr.dtype.kind not in "fiub":
         raise InputError(f"{name!r} must be a real numeric array (got dtype {arr.dtype})")
@@ -283,18 +288,19 @@ def _as_inputs(x: Any, name: str, dtype: type, min_ndim: int) -> np.ndarray:
         raise ShapeError(f"{name!r} must have at least {min_ndim} dimension(s) (got shape {arr.shape})")
     if arr.size == 0:
         raise ShapeError(f"{name!r} must not be empty (got shape {arr.shape})")
-    # values beyond float32's range become inf here and are reported below
+    # values beyond float32's range become inf here and are reported as non-finite
     with np.errstate(over="ignore"):
-        arr = np.asarray(arr, dtype=dtype, order="C")
-    if _count_nonfinite(arr):
-        n_nan = int(np.isnan(arr).sum())
-        n_inf = int(np.isinf(arr).sum())
-        msg = (
-            f"{name!r} must be finite (got {n_nan} NaN and {n_inf} inf of {arr.size} values); "
-            "check the activations for overflow before spiking them"
-        )
-        raise InputError(msg)
-    return arr
+        return np.asarray(arr, dtype=dtype, order="C")
+
+
+def _nonfinite_error(arr: np.ndarray, name: str) -> InputError:
+    n_nan = int(np.isnan(arr).sum())
+    n_inf = int(np.isinf(arr).sum())
+    msg = (
+        f"{name!r} must be finite (got {n_nan} NaN and {n_inf} inf of {arr.size} values); "
+        "check the activations for overflow before spiking them"
+    )
+    return InputError(msg)
 
 
 def _check_params(params: Any) -> LIFParameters:
@@ -349,19 +355,25 @@ def _initial_v(state: Any, shape: tuple[int, ...], dtype: type) -> np.ndarray:
     return np.array(v, dtype=dtype, order="C", copy=True)
 
 
-def _run(x: np.ndarray, v: np.ndarray, p: LIFParameters, record: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """Run the kernel on a [T, N] float array; ``v`` ([N]) is updated in place."""
+def _run(x: np.ndarray, v: np.ndarray, p: LIFParameters, record: bool) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """Run the kernel on a [T, N] float array; ``v`` ([N]) is updated in place.
+
+    Returns spikes, membrane (or None) and the number of blocks of neurons that met a NaN or inf
+    input (0 when all inputs are finite).
+    """
     n_steps, n = x.shape
     spikes = np.empty((n_steps, n), dtype=np.int8)
     mem = np.empty((n_steps, n) if record else (0, 0), dtype=x.dtype)
     mode = RESETS.index(p.reset)
+    n_blocks = _n_blocks(n)
+    bad = np.zeros(n_blocks, dtype=np.int64)
     if p.convention == "snntorch":
         kernel = _snntorch_kernel(mode, p.reset_delay, record)
-        kernel(x, v, np.float32(p.beta), np.float32(p.threshold), spikes, mem, _n_blocks(n))
+        kernel(x, v, np.float32(p.beta), np.float32(p.threshold), spikes, mem, n_blocks, bad)
     else:
         kernel = _report_kernel(mode, p.reset_delay, record)
-        kernel(x, v, p.beta, p.threshold, p.v_reset, spikes, mem, _n_blocks(n))
-    return spikes, (mem if record else None)
+        kernel(x, v, p.beta, p.threshold, p.v_reset, spikes, mem, n_blocks, bad)
+    return spikes, (mem if record else None), int(bad.sum())
 
 
 # --------------------------------------------------------------------------- public
@@ -419,7 +431,9 @@ def simulate_lif(
     n_steps, shape = x.shape[0], x.shape[1:]
     v = _initial_v(state, shape, dtype)
     flat_v = v.reshape(-1)
-    spikes, mem = _run(x.reshape(n_steps, -1), flat_v, p, bool(record_membrane))
+    spikes, mem, n_bad = _run(x.reshape(n_steps, -1), flat_v, p, bool(record_membrane))
+    if n_bad:
+        raise _nonfinite_error(x, "inputs")
     return LIFResult(
         spikes=spikes.reshape(x.shape),
         membrane=None if mem is None else mem.reshape(x.shape),
@@ -465,5 +479,7 @@ def lif_step(
     x = _as_inputs(input, "input", dtype, 0)
     v = _initial_v(state, x.shape, dtype)
     flat_v = v.reshape(-1)
-    spikes, _ = _run(x.reshape(1, -1), flat_v, p, False)
+    spikes, _, n_bad = _run(x.reshape(1, -1), flat_v, p, False)
+    if n_bad:
+        raise _nonfinite_error(x, "input")
     return spikes.reshape(x.shape), LIFState(flat_v.reshape(x.shape))
