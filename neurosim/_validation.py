@@ -11,16 +11,21 @@ from neurosim.exceptions import InputError, ShapeError
 
 __all__ = [
     "as_float_array",
+    "nonfinite_error",
     "as_int_counts",
     "check_positive",
     "check_rank",
 ]
 
 
-def as_float_array(x: Any, name: str, *, min_ndim: int = 1, dtype: type = np.float64) -> np.ndarray:
-    """Return ``x`` as a finite floating array, or raise naming ``name``.
+def as_float_array(x: Any, name: str, *, min_ndim: int = 1, dtype: type = np.float64,
+                   check_finite: bool = True) -> np.ndarray:
+    """Return ``x`` as a C-contiguous floating array, or raise naming ``name``.
 
     Integer and boolean input is accepted and converted; complex, object and string input is not.
+    ``check_finite=False`` leaves the NaN/inf check to a caller whose kernel already streams every
+    value once (:func:`nonfinite_error` builds the same message); values beyond ``dtype``'s range
+    become inf either way.
     """
     arr = np.asarray(x)
     if arr.dtype.kind not in "fiub":
@@ -29,17 +34,21 @@ def as_float_array(x: Any, name: str, *, min_ndim: int = 1, dtype: type = np.flo
         raise ShapeError(f"{name!r} must have at least {min_ndim} dimension(s) (got shape {arr.shape})")
     if arr.size == 0:
         raise ShapeError(f"{name!r} must not be empty (got shape {arr.shape})")
-    # values beyond the target dtype's range become inf here and are reported just below
     with np.errstate(over="ignore"):
-        arr = arr.astype(dtype, copy=False)
-    if not np.isfinite(arr).all():
-        n_nan = int(np.isnan(arr).sum())
-        n_inf = int(np.isinf(arr).sum())
-        raise InputError(
-            f"{name!r} must be finite (got {n_nan} NaN and {n_inf} inf of {arr.size} values); "
-            "check the activations for overflow before spiking them"
-        )
+        arr = np.asarray(arr, dtype=dtype, order="C")
+    if check_finite and not np.isfinite(arr).all():
+        raise nonfinite_error(arr, name)
     return arr
+
+
+def nonfinite_error(arr: np.ndarray, name: str) -> InputError:
+    """The error for NaN or inf values in ``arr`` (counts them in the message)."""
+    n_nan = int(np.isnan(arr).sum())
+    n_inf = int(np.isinf(arr).sum())
+    return InputError(
+        f"{name!r} must be finite (got {n_nan} NaN and {n_inf} inf of {arr.size} values); "
+        "check the activations for overflow before spiking them"
+    )
 
 
 def as_int_counts(x: Any, name: str = "counts", *, allow_empty: bool = False) -> np.ndarray:

@@ -69,7 +69,7 @@ import numba
 import numpy as np
 
 from neurosim._config import parallel_options
-from neurosim._validation import as_float_array
+from neurosim._validation import as_float_array, nonfinite_error
 from neurosim.exceptions import InputError, ShapeError, unknown_name
 
 __all__ = [
@@ -273,36 +273,6 @@ def _report_kernel(reset_mode: int, delay: bool, record: bool) -> Any:
 # --------------------------------------------------------------------------- checks
 
 
-def _as_inputs(x: Any, name: str, dtype: type, min_ndim: int) -> np.ndarray:
-    """``as_float_array`` without its finiteness check, which the kernel does in its one pass.
-
-    ``np.isfinite(x).all()`` builds a boolean temporary and costs half as much as the LIF update
-    itself on a 100k x 500 input; the kernels flag non-finite inputs while they stream them and
-    the public functions raise :func:`_nonfinite_error` afterwards (the caller's state is a copy,
-    so nothing leaks from the aborted run).
-    """
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "fiub":
-        raise InputError(f"{name!r} must be a real numeric array (got dtype {arr.dtype})")
-    if arr.ndim < min_ndim:
-        raise ShapeError(f"{name!r} must have at least {min_ndim} dimension(s) (got shape {arr.shape})")
-    if arr.size == 0:
-        raise ShapeError(f"{name!r} must not be empty (got shape {arr.shape})")
-    # values beyond float32's range become inf here and are reported as non-finite
-    with np.errstate(over="ignore"):
-        return np.asarray(arr, dtype=dtype, order="C")
-
-
-def _nonfinite_error(arr: np.ndarray, name: str) -> InputError:
-    n_nan = int(np.isnan(arr).sum())
-    n_inf = int(np.isinf(arr).sum())
-    msg = (
-        f"{name!r} must be finite (got {n_nan} NaN and {n_inf} inf of {arr.size} values); "
-        "check the activations for overflow before spiking them"
-    )
-    return InputError(msg)
-
-
 def _check_params(params: Any) -> LIFParameters:
     if not isinstance(params, LIFParameters):
         msg = f"'params' must be a LIFParameters (got {type(params).__name__}); build one with LIFParameters(beta=...)"
@@ -427,13 +397,16 @@ def simulate_lif(
     if not isinstance(record_membrane, (bool, np.bool_)):
         raise InputError(f"'record_membrane' must be a bool (got {record_membrane!r})")
     dtype = _dtype(p)
-    x = _as_inputs(inputs, "inputs", dtype, 1)
+    # The kernel flags NaN/inf while it streams the inputs: a separate isfinite pass would cost half
+    # as much as the LIF update itself on a 100k x 500 input. The caller's state is copied, so an
+    # aborted run leaks nothing.
+    x = as_float_array(inputs, "inputs", min_ndim=1, dtype=dtype, check_finite=False)
     n_steps, shape = x.shape[0], x.shape[1:]
     v = _initial_v(state, shape, dtype)
     flat_v = v.reshape(-1)
     spikes, mem, n_bad = _run(x.reshape(n_steps, -1), flat_v, p, bool(record_membrane))
     if n_bad:
-        raise _nonfinite_error(x, "inputs")
+        raise nonfinite_error(x, "inputs")
     return LIFResult(
         spikes=spikes.reshape(x.shape),
         membrane=None if mem is None else mem.reshape(x.shape),
@@ -476,10 +449,10 @@ def lif_step(
     """
     p = _check_params(params)
     dtype = _dtype(p)
-    x = _as_inputs(input, "input", dtype, 0)
+    x = as_float_array(input, "input", min_ndim=0, dtype=dtype, check_finite=False)
     v = _initial_v(state, x.shape, dtype)
     flat_v = v.reshape(-1)
     spikes, _, n_bad = _run(x.reshape(1, -1), flat_v, p, False)
     if n_bad:
-        raise _nonfinite_error(x, "input")
+        raise nonfinite_error(x, "input")
     return spikes.reshape(x.shape), LIFState(flat_v.reshape(x.shape))
