@@ -304,3 +304,24 @@ def test_builtin_default_job_spikingbrain_7b(tmp_path, capsys) -> None:
     assert profiles == {"paper-45nm", "metax-c550", "nvidia-a100", "nvidia-h100", "loihi", "truenorth",
                         "spinnaker2", "speck"}
     assert (out / "index.html").stat().st_size > 100_000
+
+
+SUMMARY_KEYS = {"schema", "schema_version", "settings", "model", "activations", "simulated_layers", "sparsity",
+                "spikes_per_channel", "silent_fraction", "active_block_fraction", "events", "energy", "layers",
+                "claims", "units"}
+
+
+def test_layers_option_and_stable_summary_keys(checkpoint, tmp_path, capsys) -> None:
+    out = tmp_path / "r"
+    code, _, err = run_cli(capsys, *tiny_job(checkpoint, out, "--layers", "1", "--format", "json",
+                                             "--profiles", "paper-45nm"))
+    assert code == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary) == SUMMARY_KEYS  # documented in docs/report-schema.md; change both together
+    assert [s["layer_type"] for s in summary["simulated_layers"]] == ["swa"]
+    assert all(r["name"].startswith("layer1.") for r in summary["layers"])
+    assert set(summary["energy"]) >= {"measured", "paper_stats", "whole_model", "skipped", "assumptions"}
+    code, _, err = run_cli(capsys, *tiny_job(checkpoint, tmp_path / "r2", "--layers", "5"))
+    assert code == 1 and "0..1" in err
+    code, _, err = run_cli(capsys, *tiny_job(checkpoint, tmp_path / "r3", "--layers", "a,b"))
+    assert code == 2 and "--layers" in err
