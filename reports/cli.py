@@ -124,7 +124,9 @@ def _build_parsers() -> dict[str, argparse.ArgumentParser]:
     sweep.set_defaults(coding="bidirectional")
     parsers["sweep-k"] = sweep
 
-    raster = argparse.ArgumentParser(prog=f"{PROG} raster", description=_SUBCOMMANDS["raster"])
+    raster = argparse.ArgumentParser(prog=f"{PROG} raster", description=_SUBCOMMANDS["raster"],
+                                     epilog="--coding all draws one panel per coder; raster_all_coders.png "
+                                            "is always written too")
     raster.add_argument("--neurons", type=_positive_int, default=64, help="input channels shown (default 64)")
     raster.add_argument("--token", type=int, default=0, help="token whose counts are rastered (default 0)")
     _add_common(raster)

@@ -135,9 +135,9 @@ def run_claims(args: argparse.Namespace) -> int:
     if args.format == "csv":
         sys.stdout.write(frame.to_csv(index=False))
     elif args.format == "md":
-        from reports.render import _markdown_table
+        from reports.render import format_markdown_table
 
-        print(_markdown_table(frame))
+        print(format_markdown_table(frame))
     else:
         print(format_terminal_table(frame.drop(columns=["reason"]), max_width=160))
         print()
@@ -241,9 +241,9 @@ def run_energy(args: argparse.Namespace) -> int:
         sys.stdout.write(frame.to_csv(index=False))
         return 0
     if args.format == "md":
-        from reports.render import _markdown_table
+        from reports.render import format_markdown_table
 
-        print(_markdown_table(energy_table(records)))
+        print(format_markdown_table(energy_table(records)))
         return 0
     print(f"{config.name}, context {args.context}, scope {args.scope}, block size {args.block_size}, "
           f"stats: {stats.source}; energy per token [mJ]")

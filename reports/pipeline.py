@@ -109,9 +109,8 @@ class JobResult:
         return np.concatenate([c.ravel() for s in self.simulated for c in s.counts.values()])
 
     def projection_frame(self) -> pd.DataFrame:
-        """One row per simulated projection: tally fields and statistics."""
-        frame = tally_frame([t for s in self.simulated for t in s.tallies])
-        return frame
+        """One row per simulated projection: its tally as a DataFrame row."""
+        return tally_frame([t for s in self.simulated for t in s.tallies])
 
 
 def _noop(_: str) -> None:
@@ -186,8 +185,7 @@ def _layer_weights(config: ModelConfig, layer: int, checkpoint: Any, rng: np.ran
     from neurosim.layers.model import block_weights_from_params, layer_parameter_shapes
 
     if checkpoint is not None:
-        params = checkpoint.layer_params(layer) if hasattr(checkpoint, "layer_params") else checkpoint.params
-        return block_weights_from_params(params, config, layer, group_size=group_size, keep_float=False)
+        return block_weights_from_params(checkpoint.params, config, layer, group_size=group_size, keep_float=False)
     params: dict[str, Any] = {}
     for name, shape in layer_parameter_shapes(config, layer).items():
         if name.endswith("norm.weight"):

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-__all__ = ["Figure", "Section", "Table", "format_html", "format_markdown", "format_terminal_table"]
+__all__ = ["Figure", "Section", "Table", "format_html", "format_markdown", "format_markdown_table",
+           "format_terminal_table"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _markdown_table(frame: pd.DataFrame) -> str:
+def format_markdown_table(frame: pd.DataFrame) -> str:
+    """A DataFrame as a Markdown table (floats to 4 significant digits, NaN as n/a)."""
     cols = [str(c) for c in frame.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for row in frame.itertuples(index=False):
@@ -66,7 +68,7 @@ def format_markdown(title: str, intro: str, sections: list[Section]) -> str:
             out += [sec.text.strip(), ""]
         for tab in sec.tables:
             out += [f"**{tab.caption}**" + (f" ([CSV]({tab.csv_name}))" if tab.csv_name else ""), ""]
-            out += [_markdown_table(tab.frame), ""]
+            out += [format_markdown_table(tab.frame), ""]
         for fig in sec.figures:
             out += [f"![{fig.caption}]({fig.filename})", "", f"*{fig.caption}*", ""]
     return "\n".join(out).rstrip() + "\n"
