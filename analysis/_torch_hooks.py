@@ -184,7 +184,6 @@ def reset_neuron_state(neurons: list[tuple[str, Any]]) -> None:
 
 def is_spiking_tensor(x: Any) -> bool:
     """NeuroBench's rule: a connection layer's input is spikes iff every element is -1, 0 or 1."""
-    torch = require_torch()
     return bool(((x == 0) | (x == 1) | (x == -1)).all().item())
 
 

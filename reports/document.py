@@ -15,7 +15,7 @@ import pandas as pd
 
 from reports.pipeline import JobResult
 from reports.render import Figure, Section, Table, format_html, format_markdown, format_terminal_table
-from reports.writer import ReportFiles, dumps_json
+from reports.writer import ReportFiles
 
 __all__ = [
     "SCHEMA_VERSION",

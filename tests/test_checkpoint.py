@@ -18,10 +18,9 @@ from neurosim.checkpoint import bf16_to_float32, load_checkpoint, load_model, re
 from neurosim.exceptions import CheckpointError, ConfigError
 from neurosim.init import init_params
 from neurosim.layers import run_model, weights_from_params
-from neurosim.models import ModelConfig
 from neurosim.quant import quantize_weight
 
-from ckpt_helpers import CONFIG_JSON, bf16_bits, make_folder, tiny_config, write_bf16_file
+from ckpt_helpers import CONFIG_JSON, make_folder, tiny_config
 
 safetensors_numpy = pytest.importorskip("safetensors.numpy")
 
