@@ -79,8 +79,9 @@ def _add_common(p: argparse.ArgumentParser, *, spiking: bool = True, outputs: bo
     src.add_argument("--model", default="spikingbrain-7b", help="built-in model name (see --list-models)")
     src.add_argument("--checkpoint", metavar="DIR", help="HuggingFace-format checkpoint directory (config.json + safetensors)")
     g.add_argument("--tokens", type=_positive_int, default=32, help="tokens simulated spike by spike (default 32)")
-    g.add_argument("--activations", metavar="FILE", help=".npy of real projection inputs, float, shape [tokens, hidden] "
-                   "(or [projections, tokens, hidden]); replaces the calibrated synthetic activations")
+    g.add_argument("--activations", metavar="FILE", help=".npy of real hidden states fed to the simulated layers, "
+                   "float, shape [tokens, hidden] (or [batch, tokens, hidden], flattened; the first --tokens rows "
+                   "are used); replaces the calibrated synthetic activations")
     g.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     if spiking:
         s = p.add_argument_group("spiking")
@@ -88,7 +89,8 @@ def _add_common(p: argparse.ArgumentParser, *, spiking: bool = True, outputs: bo
         s.add_argument("--coding", default="bidirectional",
                        help="spike coder: binary, ternary, bitwise, bidirectional, twos-complement (default bidirectional)")
         s.add_argument("--layers", type=_layers, default=None,
-                       help="comma-separated layer indices to simulate (default: the first GLA and the first SWA layer)")
+                       help="comma-separated layer indices to simulate (default: the first layer of each layer type, "
+                            "e.g. one GLA and one SWA layer of SpikingBrain-7B)")
     e = p.add_argument_group("energy")
     e.add_argument("--profiles", default="all", help="comma-separated hardware profile names, or 'all' (default)")
     if outputs:
