@@ -1,8 +1,8 @@
 """analysis: spike statistics, calibration, k sweeps, the claims audit and model profiling.
 
 Plots are in :mod:`analysis.plots` (not imported here, so importing analysis does not load
-matplotlib). Profiling of PyTorch/snntorch models is in :mod:`analysis.torch_profile` (torch is
-imported only when a profiling function is called).
+matplotlib). Profiling of PyTorch models is in :mod:`analysis.torch_profile`, of snntorch networks in
+:mod:`analysis.snn_profile` (torch is imported only when a profiling function is called).
 """
 
 from analysis.calibration import CalibrationFit, CalibrationTarget, calibrated_activations, fit_calibration
@@ -21,7 +21,8 @@ from analysis.sparsity import (
     window_sparsity,
 )
 from analysis.sweep import REPORT_TABLE_11, k_sweep, layer_table
-from analysis.torch_profile import ModelProfile, SNNProfile, load_factory, profile_hf_directory, profile_model, profile_snn
+from analysis.snn_profile import SNNProfile, profile_snn
+from analysis.torch_profile import ModelProfile, load_factory, profile_hf_directory, profile_model
 from analysis.ttft import TABLE_7, fit_baseline
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Torch-touching helpers of :mod:`analysis.torch_profile` (private).
+"""Torch-touching helpers of :mod:`analysis.torch_profile` and :mod:`analysis.snn_profile` (private).
 
 Every function imports torch inside its body, so importing this module costs nothing and never
 imports torch; only calling a function does. Nothing here is public API.
@@ -12,14 +12,19 @@ from typing import Any
 
 import numpy as np
 
-from neurosim.exceptions import DependencyError, InputError, ShapeError
+from neurosim.exceptions import DependencyError, InputError, ShapeError, unknown_name
 
 __all__ = [
     "call_model",
+    "check_int",
+    "check_model",
     "connection_counts",
     "final_tensor",
     "guarded",
     "is_spiking_tensor",
+    "plain",
+    "plain_fields",
+    "profile_names",
     "require_snntorch",
     "require_torch",
     "reset_neuron_state",
@@ -222,3 +227,48 @@ def connection_counts(module: Any, x: Any) -> tuple[int, int, int, int]:
         msg = f"input to {type(module).__name__} has {x.shape[-1]} features, expected {module.in_features}"
         raise ShapeError(msg)
     return apply(ones_x, ones_w), apply(xb, wb), apply(xb, ones_w), int(xb.sum().item())
+
+
+def plain(v: Any) -> Any:
+    """numpy scalars as Python numbers (JSON-ready)."""
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    return v
+
+
+def plain_fields(obj: Any) -> dict[str, Any]:
+    """A dataclass instance's fields as a JSON-ready dict."""
+    return {k: plain(v) for k, v in vars(obj).items()}
+
+
+def check_model(model: Any) -> Any:
+    """Return ``torch`` after checking ``model`` is a ``torch.nn.Module``."""
+    torch = require_torch()
+    if not isinstance(model, torch.nn.Module):
+        msg = f"'model' must be a torch.nn.Module (got {type(model).__name__})"
+        raise InputError(msg)
+    return torch
+
+
+def check_int(value: Any, name: str, *, minimum: int, allow_none: bool = False) -> int | None:
+    """``value`` as an int >= ``minimum`` (or None when allowed), else :class:`InputError`."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        msg = f"{name!r} must be an integer >= {minimum}{' or None' if allow_none else ''} (got {value!r})"
+        raise InputError(msg)
+    return int(value)
+
+
+def profile_names(profiles: Any) -> tuple[str, ...]:
+    """Validated profile names; an empty sequence means "do not price"."""
+    from energy.profiles import list_profiles
+
+    names = (profiles,) if isinstance(profiles, str) else tuple(profiles)
+    known = list_profiles()
+    for n in names:
+        if n not in known:
+            raise unknown_name("hardware profile", str(n), known, hint="energy-report --list-profiles")
+    return names

@@ -271,7 +271,8 @@ def _write_profile(args: argparse.Namespace, profile: Any, title: str) -> int:
 
 
 def run_torch(args: argparse.Namespace) -> int:
-    from analysis.torch_profile import contains_spiking_neurons, load_factory, profile_model, profile_snn
+    from analysis.snn_profile import contains_spiking_neurons, profile_snn
+    from analysis.torch_profile import load_factory, profile_model
 
     model, inputs = load_factory(args.factory)
     if inputs is None:

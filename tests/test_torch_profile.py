@@ -14,6 +14,7 @@ import pytest
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
+from analysis import snn_profile as sp  # noqa: E402
 from analysis import torch_profile as tp  # noqa: E402
 from neurosim.adaptive import spike_counts  # noqa: E402
 from neurosim.exceptions import DependencyError, InputError, NotFoundError, ShapeError  # noqa: E402
@@ -319,7 +320,7 @@ def test_output_without_tensor() -> None:
 
 
 def test_import_does_not_import_torch() -> None:
-    code = ("import sys; import analysis.torch_profile, analysis._torch_hooks; "
+    code = ("import sys; import analysis.torch_profile, analysis.snn_profile, analysis._torch_hooks; "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -385,7 +386,7 @@ def test_snn_counts_match_manual_loop() -> None:
     net = make_snn()
     x = torch.rand(15, 4, 20, generator=torch.Generator().manual_seed(9)) * 0.6
     s1, s2 = manual_run(net, x)
-    prof = tp.profile_snn(net, x, profiles=())
+    prof = sp.profile_snn(net, x, profiles=())
     n1, n2 = prof.neurons
     assert (prof.time_steps, prof.batch) == (15, 4)
     assert n1.spikes == float(s1.sum()) and n2.spikes == float(s2.sum())
@@ -413,7 +414,7 @@ def test_snn_energy_recomputed_from_counts() -> None:
 
     net = make_snn()
     x = torch.rand(10, 3, 20, generator=torch.Generator().manual_seed(15))
-    prof = tp.profile_snn(net, x)
+    prof = sp.profile_snn(net, x)
     rec = {r["profile"]: r for r in prof.energy}
     assert set(rec) == {"loihi", "speck", "paper-45nm"}
     synops = sum(s.synops for s in prof.synapses)
@@ -428,7 +429,7 @@ def test_snn_energy_recomputed_from_counts() -> None:
     assert rec["paper-45nm"]["unpriced_macs"] == 0
     assert rec["paper-45nm"]["compute_j"] == pytest.approx(synops * p45.add_int8 + macs * p45.mac_fp16)
     with pytest.raises(NotFoundError, match="hardware profile"):
-        tp.profile_snn(net, x, profiles=("loihi3",))
+        sp.profile_snn(net, x, profiles=("loihi3",))
 
 
 def test_snn_zero_weights_and_conv_fanout() -> None:
@@ -439,7 +440,7 @@ def test_snn_zero_weights_and_conv_fanout() -> None:
     with torch.no_grad():
         net[2].weight[0] = 0.0  # output channel 0 has no connections: Effective_ACs skips them
     x = (torch.rand(6, 2, 1, 9, generator=torch.Generator().manual_seed(11)) > 0.5).float() * 3
-    prof = tp.profile_snn(net, x, profiles=())
+    prof = sp.profile_snn(net, x, profiles=())
     conv2 = prof.synapses[1]
     assert conv2.input_kind == "spikes"
     # Naive connection count: every spike at position p reaches 3 outputs x (kernel taps inside).
@@ -467,8 +468,8 @@ def test_snn_static_input_and_state_restored() -> None:
         net[3].mem = torch.zeros(0)
         net[3](net[2](net[1](net[0](x))))  # leave some state behind
     mem_before = net[1].mem.clone()
-    seq = tp.profile_snn(net, x.expand(8, 4, 20).clone(), profiles=())
-    static = tp.profile_snn(net, x, num_steps=8, profiles=())
+    seq = sp.profile_snn(net, x.expand(8, 4, 20).clone(), profiles=())
+    static = sp.profile_snn(net, x, num_steps=8, profiles=())
     assert [n.spikes for n in seq.neurons] == [n.spikes for n in static.neurons]
     assert torch.equal(net[1].mem, mem_before)
     assert hook_count(net) == 0
@@ -497,25 +498,25 @@ def test_snn_sequence_calling() -> None:
     x = torch.rand(10, 3, 20)
     with torch.no_grad():
         out = net(x)
-    prof = tp.profile_snn(net, x, calling="sequence", profiles=())
+    prof = sp.profile_snn(net, x, calling="sequence", profiles=())
     assert prof.time_steps == 10 and prof.neurons[1].spikes == float(out.sum())
 
 
 def test_snn_bad_inputs() -> None:
     with pytest.raises(InputError, match="no snntorch SpikingNeuron"):
-        tp.profile_snn(make_mlp(), torch.randn(3, 2, 48), profiles=())
+        sp.profile_snn(make_mlp(), torch.randn(3, 2, 48), profiles=())
     net = make_snn()
     with pytest.raises(InputError, match="'calling'"):
-        tp.profile_snn(net, torch.rand(3, 2, 20), calling="batch", profiles=())
+        sp.profile_snn(net, torch.rand(3, 2, 20), calling="batch", profiles=())
     with pytest.raises(ShapeError, match=r"\[T, batch"):
-        tp.profile_snn(net, torch.rand(20), profiles=())
+        sp.profile_snn(net, torch.rand(20), profiles=())
     with pytest.raises(InputError, match="'num_steps'"):
-        tp.profile_snn(net, torch.rand(2, 20), num_steps=0, profiles=())
+        sp.profile_snn(net, torch.rand(2, 20), num_steps=0, profiles=())
 
 
 def test_contains_spiking_neurons() -> None:
-    assert tp.contains_spiking_neurons(make_snn())
-    assert not tp.contains_spiking_neurons(make_mlp())
+    assert sp.contains_spiking_neurons(make_snn())
+    assert not sp.contains_spiking_neurons(make_mlp())
 
 
 # -- CLI helpers --------------------------------------------------------------------------------
