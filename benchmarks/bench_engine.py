@@ -51,10 +51,10 @@ from neurosim.adaptive import spike_counts  # noqa: E402
 from neurosim.engine import (  # noqa: E402
     DEFAULT_COLUMN_BLOCK,
     project_counts,
-    token_events,
     w8aspike_linear,
 )
 from neurosim.quant import quantize_weight  # noqa: E402
+from neurosim.token_events import token_events  # noqa: E402
 
 __all__ = ["main", "measure_layer", "measure_projection"]
 

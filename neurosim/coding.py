@@ -41,11 +41,13 @@ __all__ = [
     "Coding",
     "SpikeEvents",
     "check_coding",
+    "check_sign",
     "decode",
     "decode_events",
     "encode",
     "encode_events",
     "representable_range",
+    "resolve_time_steps",
     "time_steps_needed",
 ]
 
@@ -83,7 +85,7 @@ def time_steps_needed(counts: np.ndarray, coding: str) -> int:
     """Number of time steps the coder needs for ``counts`` (the Int2Spike rule, at least 1)."""
     check_coding(coding)
     counts = as_int_counts(counts)
-    _check_sign(counts, coding)
+    check_sign(counts, coding)
     if counts.size and counts.min() == np.iinfo(np.int64).min:
         # np.abs would wrap to a negative peak and the code would be silently wrong.
         raise CodingRangeError("'counts' holds -2**63, whose magnitude does not fit in int64")
@@ -120,7 +122,7 @@ def representable_range(coding: str, time_steps: int) -> tuple[int, int]:
     return -(2 ** (t - 1)), 2 ** (t - 1) - 1
 
 
-def _check_sign(counts: np.ndarray, coding: str) -> None:
+def check_sign(counts: np.ndarray, coding: str) -> None:
     if coding in _UNSIGNED and counts.size and counts.min() < 0:
         raise CodingRangeError(
             f"coding {coding!r} is unsigned but 'counts' holds negative values (min {counts.min()}); "
@@ -128,7 +130,7 @@ def _check_sign(counts: np.ndarray, coding: str) -> None:
         )
 
 
-def _resolve_steps(counts: np.ndarray, coding: str, time_steps: int | None) -> int:
+def resolve_time_steps(counts: np.ndarray, coding: str, time_steps: int | None) -> int:
     needed = time_steps_needed(counts, coding)
     if time_steps is None:
         return needed
@@ -175,8 +177,8 @@ def encode(counts: np.ndarray, coding: str, *, time_steps: int | None = None) ->
     """
     check_coding(coding)
     counts = as_int_counts(counts)
-    _check_sign(counts, coding)
-    t_steps = _resolve_steps(counts, coding, time_steps)
+    check_sign(counts, coding)
+    t_steps = resolve_time_steps(counts, coding, time_steps)
     steps = np.arange(t_steps, dtype=np.int64).reshape((t_steps,) + (1,) * counts.ndim)
     if coding in _UNARY:
         fire = np.abs(counts)[None] > steps
@@ -320,8 +322,8 @@ def encode_events(counts: np.ndarray, coding: str, *, time_steps: int | None = N
     """
     check_coding(coding)
     counts = as_int_counts(counts)
-    _check_sign(counts, coding)
-    t_steps = _resolve_steps(counts, coding, time_steps)
+    check_sign(counts, coding)
+    t_steps = resolve_time_steps(counts, coding, time_steps)
     flat = np.ascontiguousarray(counts.reshape(-1))
     if coding == "twos-complement":
         source = flat & ((1 << t_steps) - 1)

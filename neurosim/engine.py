@@ -36,7 +36,7 @@ event-by-event form, cost proportional to events x fan-out); both give the same 
 
 The kernel runs in parallel over blocks of output columns (each thread owns its columns, so no
 atomics); inside a block it walks, per input group and token, that token's events (token-major CSR
-from :func:`token_events`) and adds the fetched rows eight at a time into an int32/int64 accumulator
+from :func:`neurosim.token_events.token_events`) and adds the fetched rows eight at a time into an int32/int64 accumulator
 that stays in L1, then scales the group into the float output. Silent channels and event-free groups
 cost nothing. Measured on the SpikingBrain-7B gate shape (``benchmarks/bench_engine.py``, 2 threads):
 0.2-0.3x the time of a float32 dense matmul at 1-8 tokens, about 0.8x at 64 tokens, bit-exact.
@@ -53,30 +53,29 @@ first with place value ``-2**(T-1)``), so the bound uses the unsigned code ``c m
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import numba
 import numpy as np
 
 from neurosim._config import njit_options, parallel_options
-from neurosim._validation import as_float_array, as_int_counts
+from neurosim._validation import as_float_array
 from neurosim.adaptive import spike_counts
-from neurosim.coding import _check_sign, _resolve_steps, check_coding
+from neurosim.coding import check_coding, resolve_time_steps
 from neurosim.exceptions import InputError, OverflowRiskError, ShapeError, unknown_name
 from neurosim.quant import INT8_MAX, QuantizedWeight
 from neurosim.tally import BLOCK_SIZES, ProjectionTally
+from neurosim.token_events import TokenEvents, as_counts_2d, group_bounds, token_events
 
 __all__ = [
     "DEFAULT_COLUMN_BLOCK",
     "PATHS",
     "Path",
     "SpikingLinearResult",
-    "TokenEvents",
     "accumulator_dtype",
     "integer_accumulate",
     "project_counts",
     "scale_accumulators",
-    "token_events",
     "w8aspike_linear",
 ]
 
@@ -92,206 +91,9 @@ DEFAULT_COLUMN_BLOCK = 2048
 _FEW_TOKENS = 16
 _MAX_AUTO_BLOCK = 16384
 
-_CODE_IDS = {"binary": 0, "ternary": 1, "bitwise": 2, "bidirectional": 3, "twos-complement": 4}
 _INT32_MAX = 2**31 - 1
 # int64 is declared safe only with a margin: the bound itself is evaluated in float64.
 _INT64_SAFE = 2**62
-# Refuse to materialise absurd unary trains (a count of 2**40 would be 2**40 events).
-_MAX_EVENTS = 2**31 - 1
-
-
-# ---------------------------------------------------------------------------------------------
-# Events in token-major CSR form
-# ---------------------------------------------------------------------------------------------
-class TokenEvents(NamedTuple):
-    """Spike events of a ``[tokens, in_features]`` count matrix, token-major (CSR).
-
-    Events are ordered by token, then input channel (ascending), then time step (ascending), so the
-    events of one (token, channel) are contiguous. ``ptr[t * n_groups + g]`` is the first event of
-    token ``t`` in input group ``g``; ``ptr[-1] == E``. Sorting them by (time step, flat index
-    ``t * in_features + channel``) gives exactly :func:`neurosim.coding.encode_events` of the counts.
-
-    Attributes
-    ----------
-    ptr : int64 [tokens * n_groups + 1]
-    channel : int32 [E]       input channel of each event
-    t : int32 [E]             time step of each event
-    sign : int8 [E]           polarity, +1 or -1
-    weight : int64 [E]        place value (negative for the two's-complement sign bit)
-    tokens, in_features, n_groups, time_steps : int
-    coding : str
-    """
-
-    ptr: np.ndarray
-    channel: np.ndarray
-    t: np.ndarray
-    sign: np.ndarray
-    weight: np.ndarray
-    tokens: int
-    in_features: int
-    n_groups: int
-    time_steps: int
-    coding: str
-
-    @property
-    def token_ptr(self) -> np.ndarray:
-        """int64 [tokens + 1]: first event of each token."""
-        return self.ptr[:: self.n_groups]
-
-    @property
-    def n_events(self) -> int:
-        return int(self.channel.shape[0])
-
-
-@numba.njit(**njit_options())
-def _n_channel_events(v, code, n_steps):  # pragma: no cover - compiled
-    if code == 0 or code == 1:
-        return abs(v)
-    if code == 4:
-        u = v & ((np.int64(1) << n_steps) - 1)
-    else:
-        u = abs(v)
-    n = 0
-    while u:
-        u &= u - 1
-        n += 1
-    return n
-
-
-# Coding is O(tokens x in_features + events), a few microseconds per token: serial kernels, since
-# waking a thread team would cost more than the work (and much more on a loaded machine).
-@numba.njit(**njit_options())
-def _count_token_events(counts, code, n_steps, bounds, n_ev):  # pragma: no cover - compiled
-    n_tok = counts.shape[0]
-    n_groups = bounds.shape[0] - 1
-    for tok in range(n_tok):
-        for g in range(n_groups):
-            s = 0
-            for ch in range(bounds[g], bounds[g + 1]):
-                v = counts[tok, ch]
-                if v != 0:
-                    s += _n_channel_events(v, code, n_steps)
-            n_ev[tok * n_groups + g] = s
-
-
-@numba.njit(**njit_options())
-def _fill_token_events(counts, code, n_steps, ptr, chan, t_out, sign, weight):  # pragma: no cover
-    n_tok, n_in = counts.shape
-    n_groups = (ptr.shape[0] - 1) // n_tok
-    top = np.int64(1) << (n_steps - 1)
-    for tok in range(n_tok):
-        e = ptr[tok * n_groups]
-        for ch in range(n_in):
-            v = counts[tok, ch]
-            if v == 0:
-                continue
-            if code == 0 or code == 1:
-                sg = 1 if v > 0 else -1
-                for st in range(abs(v)):
-                    chan[e] = ch
-                    t_out[e] = st
-                    sign[e] = sg
-                    weight[e] = 1
-                    e += 1
-            elif code == 4:
-                u = v & ((np.int64(1) << n_steps) - 1)
-                for st in range(n_steps):
-                    if (u >> (n_steps - 1 - st)) & 1:
-                        chan[e] = ch
-                        t_out[e] = st
-                        sign[e] = 1
-                        weight[e] = -top if st == 0 else (np.int64(1) << (n_steps - 1 - st))
-                        e += 1
-            else:
-                sg = 1 if v > 0 else -1
-                u = abs(v)
-                for st in range(n_steps):
-                    if (u >> (n_steps - 1 - st)) & 1:
-                        chan[e] = ch
-                        t_out[e] = st
-                        sign[e] = sg
-                        weight[e] = np.int64(1) << (n_steps - 1 - st)
-                        e += 1
-
-
-def _as_counts_2d(counts: Any, in_features: int | None = None) -> tuple[np.ndarray, tuple[int, ...]]:
-    arr = as_int_counts(counts, "counts")
-    if arr.ndim < 1:
-        raise ShapeError(f"'counts' must have at least 1 dimension [..., in_features] (got shape {arr.shape})")
-    if in_features is not None and arr.shape[-1] != in_features:
-        raise ShapeError(
-            f"'counts' has {arr.shape[-1]} input channels in its last axis but the weight has "
-            f"in_features={in_features}"
-        )
-    return np.ascontiguousarray(arr.reshape(-1, arr.shape[-1])), arr.shape[:-1]
-
-
-def _bounds(in_features: int, group_size: int | None) -> np.ndarray:
-    size = in_features if group_size is None else int(group_size)
-    n_groups = -(-in_features // size)
-    return np.minimum(np.arange(n_groups + 1, dtype=np.int64) * size, in_features)
-
-
-def token_events(
-    counts: Any,
-    coding: str = "bidirectional",
-    *,
-    time_steps: int | None = None,
-    group_size: int | None = None,
-) -> TokenEvents:
-    """Code integer ``counts`` into spike events, grouped per token (CSR, see :class:`TokenEvents`).
-
-    Parameters
-    ----------
-    counts : array_like of int, shape (..., in_features)
-        Spike counts; leading axes are flattened into tokens.
-    coding : str
-        One of :data:`neurosim.coding.CODINGS`.
-    time_steps : int, optional
-        Fixed number of time steps; default: the minimum for the whole tensor (Int2Spike rule).
-    group_size : int or None
-        Input channels per pointer group (``ptr`` has one entry per token and group).
-
-    Returns
-    -------
-    TokenEvents
-        The same events as :func:`neurosim.coding.encode_events` (same T, time steps, signs and
-        place values), in token-major order. Cost: one pass over the counts plus one per event.
-
-    Raises
-    ------
-    CodingRangeError
-        Signed counts with an unsigned coder, or counts that do not fit ``time_steps``.
-    NotFoundError
-        Unknown ``coding``.
-    InputError
-        A unary code that would need more than 2**31 events.
-    """
-    check_coding(coding)
-    c2, _ = _as_counts_2d(counts)
-    _check_sign(c2, coding)
-    n_steps = _resolve_steps(c2, coding, time_steps)
-    code = _CODE_IDS[coding]
-    if code in (0, 1):
-        total = float(np.abs(c2).sum(dtype=np.float64))
-        if total > _MAX_EVENTS:
-            raise InputError(
-                f"{coding!r} coding of 'counts' needs {total:.3g} events (one per unit of count), more "
-                f"than the {_MAX_EVENTS} the engine materialises; use a bitwise coder"
-            )
-    bounds = _bounds(c2.shape[1], group_size)
-    n_groups = bounds.shape[0] - 1
-    n_ev = np.empty(c2.shape[0] * n_groups, dtype=np.int64)
-    _count_token_events(c2, code, n_steps, bounds, n_ev)
-    ptr = np.zeros(n_ev.shape[0] + 1, dtype=np.int64)
-    np.cumsum(n_ev, out=ptr[1:])
-    n_events = int(ptr[-1])
-    chan = np.empty(n_events, dtype=np.int32)
-    t_out = np.empty(n_events, dtype=np.int32)
-    sign = np.empty(n_events, dtype=np.int8)
-    weight = np.empty(n_events, dtype=np.int64)
-    _fill_token_events(c2, code, n_steps, ptr, chan, t_out, sign, weight)
-    return TokenEvents(ptr, chan, t_out, sign, weight, c2.shape[0], c2.shape[1], n_groups, n_steps, coding)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -310,12 +112,12 @@ def accumulator_dtype(counts: Any, group_size: int | None, *, coding: str = "bid
     OverflowRiskError
         The bound exceeds what int64 holds safely (2**62).
     """
-    c2, _ = _as_counts_2d(counts)
+    c2, _ = as_counts_2d(counts)
     mag = np.abs(c2)
     if coding == "twos-complement" and not merge_planes:
-        n_steps = _resolve_steps(c2, coding, time_steps)
+        n_steps = resolve_time_steps(c2, coding, time_steps)
         mag = c2 & ((1 << n_steps) - 1)
-    bounds = _bounds(c2.shape[1], group_size)
+    bounds = group_bounds(c2.shape[1], group_size)
     # float64 sums cannot wrap; their relative error (< 1e-12 here) is covered by the 2**62 margin.
     per_group = np.add.reduceat(mag.astype(np.float64), bounds[:-1], axis=1)
     worst = INT8_MAX * float(per_group.max(initial=0.0))
@@ -625,7 +427,7 @@ def integer_accumulate(
     check_coding(coding)
     weight = _check_weight(weight)
     column_block = _check_block(column_block)
-    c2, _ = _as_counts_2d(counts, weight.in_features)
+    c2, _ = as_counts_2d(counts, weight.in_features)
     acc_dtype = accumulator_dtype(c2, weight.group_size, coding=coding, time_steps=time_steps,
                                   merge_planes=merge_planes or path == "dense")
     ev = token_events(c2, coding, time_steps=time_steps, group_size=weight.group_size)
@@ -717,7 +519,7 @@ def project_counts(
     check_coding(coding)
     weight = _check_weight(weight)
     column_block = _check_block(column_block)
-    c2, lead = _as_counts_2d(counts, weight.in_features)
+    c2, lead = as_counts_2d(counts, weight.in_features)
     v = as_float_array(vth, "vth", min_ndim=0)
     if v.size != c2.shape[0]:
         raise ShapeError(

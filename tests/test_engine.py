@@ -13,9 +13,9 @@ from neurosim.engine import (
     integer_accumulate,
     project_counts,
     scale_accumulators,
-    token_events,
     w8aspike_linear,
 )
+from neurosim.token_events import token_events
 from neurosim.exceptions import (
     CodingRangeError,
     InputError,
