@@ -32,6 +32,7 @@ __all__ = [
     "JobResult",
     "JobSettings",
     "SimulatedLayer",
+    "check_simulable",
     "default_layers",
     "load_activations",
     "resolve_model",
@@ -197,6 +198,25 @@ def _layer_weights(config: ModelConfig, layer: int, checkpoint: Any, rng: np.ran
     return block_weights_from_params(params, config, layer, group_size=group_size, keep_float=False)
 
 
+def check_simulable(config: ModelConfig) -> None:
+    """Raise :class:`InputError` with what to do instead when ``config`` cannot run spike by spike.
+
+    SpikingBrain-76B ties its GLA gate to the key (g = 1 - k) and prepends 128 learnable sink tokens;
+    the report gives neither in a form that can be executed, so only its analytical counts exist.
+    """
+    missing = []
+    if config.gla_gate != "lowrank" and any("gla" in t for t in config.layer_types):
+        missing.append(f"a GLA gate tied to the key ({config.gla_gate!r})")
+    if config.n_sink_tokens:
+        missing.append(f"{config.n_sink_tokens} learnable sink tokens")
+    if missing:
+        raise InputError(
+            f"model {config.name!r} cannot be simulated spike by spike: the report does not publish "
+            f"{' and '.join(missing)} in executable form. Its analytical per-token energy is available: "
+            f"`energy-report energy --model {config.name}`"
+        )
+
+
 def simulate_layers(x: np.ndarray, config: ModelConfig, layers: Sequence[int], *, k: float, coding: str,
                     seed: int, checkpoint: Any = None, group_size: int | None = 128,
                     progress: Progress = _noop) -> tuple[SimulatedLayer, ...]:
@@ -204,6 +224,7 @@ def simulate_layers(x: np.ndarray, config: ModelConfig, layers: Sequence[int], *
     from neurosim.layers._projection import Projector
     from neurosim.layers.block import decoder_block
 
+    check_simulable(config)
     out = []
     for layer in layers:
         if isinstance(layer, bool) or not 0 <= int(layer) < config.n_layers:
@@ -237,6 +258,7 @@ def run_job(settings: JobSettings, *, progress: Progress = _noop) -> JobResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     config, checkpoint, source = resolve_model(settings)
+    check_simulable(config)
     profiles = resolve_profiles(settings.profiles)
     layers = settings.layers if settings.layers is not None else default_layers(config)
     x, act_source = load_activations(settings, config)

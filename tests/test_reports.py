@@ -164,6 +164,7 @@ def test_listings(capsys) -> None:
         (["--format", "pdf"], 2, r"invalid format"),
         (["--coding", "morse", "--tokens", "4"], 1, r"unknown spike coding 'morse'"),
         (["energy", "--model", "gpt-9"], 1, r"unknown model"),
+        (["--model", "spikingbrain-76b"], 1, r"cannot be simulated spike by spike.*energy-report energy --model"),
         (["claims", "--k", "-2"], 2, r"--k"),
     ],
 )
