@@ -1,4 +1,4 @@
-"""Torch-touching helpers of :mod:`analysis.torch_profile` and :mod:`analysis.snn_profile` (private).
+"""Torch-touching helpers of :mod:`neurosim.analysis.torch_profile` and :mod:`neurosim.analysis.snn_profile` (private).
 
 Every function imports torch inside its body, so importing this module costs nothing and never
 imports torch; only calling a function does. Nothing here is public API.
@@ -264,7 +264,7 @@ def check_int(value: Any, name: str, *, minimum: int, allow_none: bool = False) 
 
 def profile_names(profiles: Any) -> tuple[str, ...]:
     """Validated profile names; an empty sequence means "do not price"."""
-    from energy.profiles import list_profiles
+    from neurosim.energy.profiles import list_profiles
 
     names = (profiles,) if isinstance(profiles, str) else tuple(profiles)
     known = list_profiles()

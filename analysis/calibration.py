@@ -301,7 +301,7 @@ def expected_statistics(
 def count_statistics(counts: np.ndarray) -> dict[str, float]:
     """The four calibration statistics of measured integer counts.
 
-    Computed by :func:`analysis.sparsity.summarize` (bidirectional coding); this only renames.
+    Computed by :func:`neurosim.analysis.sparsity.summarize` (bidirectional coding); this only renames.
 
     Parameters
     ----------
@@ -313,7 +313,7 @@ def count_statistics(counts: np.ndarray) -> dict[str, float]:
     dict
         ``TARGET_NAMES`` -> measured value.
     """
-    from analysis.sparsity import summarize
+    from neurosim.analysis.sparsity import summarize
 
     s = summarize(counts, coding="bidirectional")
     return {

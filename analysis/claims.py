@@ -196,7 +196,7 @@ def _jsonable(v: Any) -> Any:
 WINDOW_DEFINITIONS: Mapping[str, str] = MappingProxyType(
     {
         "exclude": "1 - mean popcount / 3 over channels with |count| <= 7 only "
-                   "(analysis.sparsity.window_sparsity mode='exclude', the report's rule)",
+                   "(neurosim.analysis.sparsity.window_sparsity mode='exclude', the report's rule)",
         "clip": "1 - mean popcount(min(|count|, 7)) / 3 over all channels (mode='clip')",
         "all-3bit": "1 - mean popcount(|count|) / 3 over all channels (the facts sheet's 62.3 % reading)",
         "multi-window": "zero bits / all bits when |count| takes ceil(bit_length / 3) 3-step windows",
@@ -282,7 +282,7 @@ def sparsity_bounds(definition: str, *, k: float = 3.0) -> tuple[float, float]:
 # The audit
 # ---------------------------------------------------------------------------------------------
 def _energy_claims() -> list[Claim]:
-    from energy.tables import get_table
+    from neurosim.energy.tables import get_table
 
     table = get_table("horowitz-45nm")
     e_add, e_fp16, e_int8 = (table.energy(key) for key in ("int8.add", "fp16.mac", "int8.mac"))
@@ -333,8 +333,8 @@ def _energy_claims() -> list[Claim]:
 
 
 def _sparsity_claims(counts: np.ndarray | None, k: float, seed: int) -> list[Claim]:
-    from analysis.calibration import calibrated_activations
-    from analysis.sparsity import window_sparsity
+    from neurosim.analysis.calibration import calibrated_activations
+    from neurosim.analysis.sparsity import window_sparsity
     from neurosim.adaptive import spike_counts
 
     f = REPORT_FIGURES
@@ -377,7 +377,7 @@ def _sparsity_claims(counts: np.ndarray | None, k: float, seed: int) -> list[Cla
 
 
 def _ttft_claims() -> list[Claim]:
-    from analysis.ttft import BASELINE_MODELS, TABLE_7, fit_baseline, prefill_flop_ratio
+    from neurosim.analysis.ttft import BASELINE_MODELS, TABLE_7, fit_baseline, prefill_flop_ratio
 
     f = REPORT_FIGURES
     i1m = TABLE_7.lengths.index(1 << 20)
@@ -440,7 +440,7 @@ def _c550_claim() -> Claim:
 
 def _third_party_c550_peak() -> float:
     """BF16 dense peak of the C550 from the energy package's hardware profiles (NaN if absent)."""
-    from energy.profiles import get_profile, list_profiles
+    from neurosim.energy.profiles import get_profile, list_profiles
 
     if "metax-c550" not in list_profiles():
         return float("nan")

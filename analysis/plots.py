@@ -204,7 +204,7 @@ def plot_count_histogram(counts: Any, ax: Axes | None = None, *, max_value: int 
     -------
     matplotlib.axes.Axes
     """
-    from analysis.sparsity import count_distribution
+    from neurosim.analysis.sparsity import count_distribution
 
     dist = count_distribution(counts, max_value=max_value)
     if ax is None:
@@ -230,7 +230,7 @@ def plot_k_sweep(df: pd.DataFrame, ax: Axes | None = None, **kwargs: Any) -> Axe
     Parameters
     ----------
     df : pandas.DataFrame
-        Output of :func:`analysis.sweep.k_sweep`.
+        Output of :func:`neurosim.analysis.sweep.k_sweep`.
     ax : matplotlib Axes, optional
     **kwargs
         Forwarded to ``Axes.plot`` for our curves.
@@ -276,7 +276,7 @@ def plot_energy(records: Iterable[Mapping[str, Any]] | Mapping[str, Any] | pd.Da
 
     Parameters
     ----------
-    records : iterable of mapping, or DataFrame, or ``energy.model_energy.energy_records()`` output
+    records : iterable of mapping, or DataFrame, or ``neurosim.energy.model_energy.energy_records()`` output
         Each record with ``model``, ``mode``, ``profile``, ``compute_j``, ``memory_j``, ``static_j``,
         ``total_j`` (J per token); a dict with a ``rows`` list or an ``energy_frame()`` also works.
     ax : matplotlib Axes, optional
@@ -351,7 +351,7 @@ def plot_prefill(ax: Axes | None = None, *, lengths: Sequence[int] | None = None
     """TTFT versus context length: report table 7 points, fitted Qwen2.5-7B baselines, FLOP scaling.
 
     Measured points (markers) for SpikingBrain-7B and Qwen2.5-7B; the affine and power-law baseline fits
-    of :mod:`analysis.ttft` extended to 4M (lines); on the right axis, analytical prefill FLOPs per GPU
+    of :mod:`neurosim.analysis.ttft` extended to 4M (lines); on the right axis, analytical prefill FLOPs per GPU
     (:func:`neurosim.models.prefill_flops` divided by the table's GPU count) for both models (dotted).
 
     Parameters
@@ -367,7 +367,7 @@ def plot_prefill(ax: Axes | None = None, *, lengths: Sequence[int] | None = None
     matplotlib.axes.Axes
         The TTFT axes (the FLOP axis is its ``twinx``).
     """
-    from analysis.ttft import TABLE_7, fit_baseline
+    from neurosim.analysis.ttft import TABLE_7, fit_baseline
     from neurosim.models import get_model_config, prefill_flops
 
     if ax is None:

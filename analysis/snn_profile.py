@@ -4,7 +4,7 @@
 the real spikes of every snntorch neuron layer over time and the operations they drive in the
 connection layers (``nn.Linear``, ``nn.Conv1d``, ``nn.Conv2d``): NeuroBench-style ``Dense`` /
 ``Effective_MACs`` / ``Effective_ACs`` beside sinabs-style synaptic operations (events x fan-out),
-priced on the hardware profiles of :mod:`energy`.
+priced on the hardware profiles of :mod:`neurosim.energy`.
 
 Time dimension of snntorch rates
 --------------------------------
@@ -29,7 +29,7 @@ import pandas as pd
 
 from neurosim.exceptions import InputError, ShapeError
 
-from analysis._torch_hooks import check_int, check_model, plain_fields, profile_names
+from neurosim.analysis._torch_hooks import check_int, check_model, plain_fields, profile_names
 
 __all__ = [
     "NeuronLayerProfile",
@@ -202,7 +202,7 @@ def profile_snn(
     inputs : torch.Tensor
         See above; the batch axis is the first axis of one step's input.
     profiles : str or sequence of str
-        Hardware profiles of :mod:`energy.profiles` with per-synop and per-neuron-update energies.
+        Hardware profiles of :mod:`neurosim.energy.profiles` with per-synop and per-neuron-update energies.
     num_steps : int, optional
         Number of steps for a static input (``calling="step"`` only).
     calling : {"step", "sequence"}
@@ -226,7 +226,7 @@ def profile_snn(
         torch or snntorch is not installed.
     """
     torch = check_model(model)
-    from analysis._torch_hooks import (
+    from neurosim.analysis._torch_hooks import (
         call_model,
         connection_counts,
         guarded,
@@ -357,8 +357,8 @@ def _snn_energy(label: str, neurons: Sequence[NeuronLayerProfile],
     (neuromorphic chips have no MAC figure: the first layer runs elsewhere) are reported in
     ``unpriced_macs``.
     """
-    from energy.actions import ActionCounts, evaluate, missing_costs
-    from energy.profiles import get_profile
+    from neurosim.energy.actions import ActionCounts, evaluate, missing_costs
+    from neurosim.energy.profiles import get_profile
 
     spikes = float(sum(n.spikes for n in neurons))
     updates = float(sum(n.neuron_updates for n in neurons))

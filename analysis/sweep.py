@@ -1,9 +1,9 @@
 """Sweep of the threshold divisor k (report appendix A.8, table 11) and per-layer spike tables.
 
 :func:`k_sweep` spikes the same activations at each k and tabulates the statistics of
-:mod:`analysis.sparsity` beside the report's table 11, which is data here (:data:`REPORT_TABLE_11`),
+:mod:`neurosim.analysis.sparsity` beside the report's table 11, which is data here (:data:`REPORT_TABLE_11`),
 never an expected output. Table 11's "sparsity" is read as the report's window definition
-(:func:`analysis.sparsity.window_sparsity`, 3-step window, values within INT3 range).
+(:func:`neurosim.analysis.sparsity.window_sparsity`, 3-step window, values within INT3 range).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def k_sweep(
     Parameters
     ----------
     activations : array_like, shape (tokens, features)
-        Floating-point projection inputs (e.g. :func:`analysis.calibration.calibrated_activations`).
+        Floating-point projection inputs (e.g. :func:`neurosim.analysis.calibration.calibrated_activations`).
     ks : sequence of float
         Threshold divisors, each > 0; default the report's 2, 2.5, 3, 3.5, 4.
     coding : str
@@ -98,7 +98,7 @@ def k_sweep(
     ShapeError
         ``activations`` not 2-D.
     """
-    from analysis.sparsity import summarize
+    from neurosim.analysis.sparsity import summarize
     from neurosim.adaptive import spike_counts
 
     x = as_float_array(activations, "activations", min_ndim=2)
@@ -150,7 +150,7 @@ def layer_table(
     Returns
     -------
     pandas.DataFrame
-        Columns ``name`` then every field of :class:`analysis.sparsity.SpikeStatistics`, plus a final
+        Columns ``name`` then every field of :class:`neurosim.analysis.sparsity.SpikeStatistics`, plus a final
         row ``"all"`` with the statistics of all counts pooled (not the mean of the rows).
 
     Raises
@@ -158,7 +158,7 @@ def layer_table(
     InputError
         Empty ``layers``, a name that is not a string or a repeated name.
     """
-    from analysis.sparsity import summarize
+    from neurosim.analysis.sparsity import summarize
 
     pairs = list(layers)
     if not pairs:

@@ -11,7 +11,7 @@ Entry points:
     With ``spike_outputs=True`` the spiked projection output replaces the original in the forward
     pass, so later layers see what a W8ASpike model would give them, and the model's final output
     is compared with an unspiked run (cosine similarity and relative error).
-:mod:`analysis.snn_profile`
+:mod:`neurosim.analysis.snn_profile`
     The snntorch side ("what does my network cost on a neuromorphic chip?") lives there.
 
 What is covered
@@ -63,7 +63,7 @@ from neurosim.exceptions import (
 )
 from neurosim.tally import ProjectionTally, sum_tallies
 
-from analysis._torch_hooks import check_int, check_model, plain, profile_names
+from neurosim.analysis._torch_hooks import check_int, check_model, plain, profile_names
 
 __all__ = [
     "SAMPLE_TEXTS",
@@ -113,7 +113,7 @@ class LayerProfile:
         Share of (token, channel) inputs with a zero count.
     window_sparsity : float
         Share of zero bit slots of the values that fit a 3-step bidirectional window (the report's
-        69.15 % statistic; :func:`analysis.sparsity.window_sparsity` with ``mode="exclude"``);
+        69.15 % statistic; :func:`neurosim.analysis.sparsity.window_sparsity` with ``mode="exclude"``);
         NaN when no value fits.
     events : int
         Spike events of the profiled rows.
@@ -237,7 +237,7 @@ class _LayerAcc:
     """Accumulates one Linear's calls during a profiled pass."""
 
     def __init__(self, name: str, module: Any, group_size: int | None) -> None:
-        from analysis._torch_hooks import to_float64
+        from neurosim.analysis._torch_hooks import to_float64
         from neurosim.quant import quantize_weight
 
         self.name = name
@@ -256,7 +256,7 @@ class _LayerAcc:
 
     def add_window(self, counts: np.ndarray) -> None:
         # The report's rule ("exclude": values beyond the 3-step INT3 window are left out).
-        from analysis.sparsity import window_sparsity
+        from neurosim.analysis.sparsity import window_sparsity
 
         ws = window_sparsity(counts, _WINDOW, mode="exclude")
         self.window += (ws.spikes, ws.n_values)
@@ -315,9 +315,9 @@ def profile_model(
     coding : str, default "bidirectional"
         Spike coder of :data:`neurosim.coding.CODINGS` (signed coders only: inputs are signed).
     profiles : str or sequence of str, default ("paper-45nm",)
-        Hardware profiles of :mod:`energy.profiles` to price the pass on.
+        Hardware profiles of :mod:`neurosim.energy.profiles` to price the pass on.
     modes : str or sequence of str, optional
-        Execution modes of :mod:`energy` (default: all, e.g. ``fp16-dense``, ``int8-dense``,
+        Execution modes of :mod:`neurosim.energy` (default: all, e.g. ``fp16-dense``, ``int8-dense``,
         ``w8aspike-gpu``, ``w8aspike-event``); dense modes are priced on the same shapes.
     spike_outputs : bool, default True
         Replace each projection's output with the spiked one during the pass (what a W8ASpike model
@@ -357,7 +357,7 @@ def profile_model(
     (4, True)
     """
     torch = check_model(model)
-    from analysis._torch_hooks import call_model, final_tensor, guarded, skipped_modules, to_float64
+    from neurosim.analysis._torch_hooks import call_model, final_tensor, guarded, skipped_modules, to_float64
     from neurosim.engine import PATHS, w8aspike_linear
 
     k = check_positive(k, "k")
@@ -442,7 +442,7 @@ def _energy_choices(modes: Any, profiles: Any) -> tuple[tuple[str, ...], tuple[s
     names = profile_names(profiles)
     if not names:  # nothing to price: energy is not consulted at all
         return (), ()
-    from energy.modes import MODES
+    from neurosim.energy.modes import MODES
 
     chosen = MODES if modes is None else ((modes,) if isinstance(modes, str) else tuple(modes))
     for m in chosen:
@@ -455,8 +455,8 @@ def _model_energy(label: str, layers: Sequence[LayerProfile], modes: Sequence[st
                   profiles: Sequence[str]) -> tuple[dict[str, Any], ...]:
     """Energy of the profiled projections per (mode, profile), summed over layers, in J.
 
-    Each layer is priced by :func:`energy.modes.mode_energy` as a one-projection workload with the
-    layer's measured :class:`~energy.workload.SpikeStatistics` (from its tally), per token, times
+    Each layer is priced by :func:`neurosim.energy.modes.mode_energy` as a one-projection workload with the
+    layer's measured :class:`~neurosim.energy.workload.SpikeStatistics` (from its tally), per token, times
     the layer's token count (all rows, sampled or not). Rows of one forward call share one weight
     fetch from DRAM (``weight_reuse`` = rows per call). Only ``nn.Linear`` projections are priced:
     attention score products, norms and skipped layers are not. A mode the profile cannot run, or
@@ -464,9 +464,9 @@ def _model_energy(label: str, layers: Sequence[LayerProfile], modes: Sequence[st
     """
     if not profiles or not modes or not layers:
         return ()
-    from energy.modes import mode_energy
-    from energy.profiles import get_profile
-    from energy.workload import SpikeStatistics, Workload
+    from neurosim.energy.modes import mode_energy
+    from neurosim.energy.profiles import get_profile
+    from neurosim.energy.workload import SpikeStatistics, Workload
 
     work = [(lay, Workload.single(lay.in_features, lay.out_features, name=lay.name),
              SpikeStatistics.from_tally(lay.tally), max(1.0, lay.tokens / lay.calls)) for lay in layers]
@@ -536,7 +536,7 @@ def load_factory(spec: str) -> tuple[Any, Any]:
         raise InputError(f"{spec!r} must name a callable factory (got {type(factory).__name__})")
     made = factory()
     model, example = (made if isinstance(made, tuple) and len(made) == 2 else (made, None))
-    from analysis._torch_hooks import require_torch
+    from neurosim.analysis._torch_hooks import require_torch
 
     if not isinstance(model, require_torch().nn.Module):
         msg = (f"factory {spec!r} must return a torch.nn.Module or (module, example_inputs) "

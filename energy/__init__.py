@@ -5,21 +5,65 @@ profiles are TOML data files in ``energy/data`` (every number with unit, source 
 are SI (J, W, s) inside, pJ/nJ/mJ only when formatted.
 """
 
-from energy._units import format_energy, format_power
-from energy.actions import ACTIONS, ActionCosts, ActionCounts, EnergyBreakdown, evaluate
-from energy.model_energy import energy_frame, energy_records, model_energy, model_workload
-from energy.modes import MODES, ModeResult, mode_counts, mode_energy
-from energy.neurobench import (
-    NeuroBenchCounts,
-    OperationComparison,
-    compare_operations,
-    neurobench_counts,
-    neurobench_from_tally,
-)
-from energy.paper import PaperClaims, paper_claims
-from energy.profiles import HardwareProfile, Param, get_profile, list_profiles, load_profile
-from energy.tables import EnergyTable, TableEntry, get_table, list_tables, load_table
-from energy.workload import ProjectionShape, SpikeStatistics, Workload
+from typing import TYPE_CHECKING
+
+from neurosim._lazy import lazy_exports
+
+# Public name -> defining module, imported on first access (see neurosim._lazy).
+_EXPORTS = {
+    "ACTIONS": "neurosim.energy.actions",
+    "ActionCosts": "neurosim.energy.actions",
+    "ActionCounts": "neurosim.energy.actions",
+    "EnergyBreakdown": "neurosim.energy.actions",
+    "EnergyTable": "neurosim.energy.tables",
+    "HardwareProfile": "neurosim.energy.profiles",
+    "MODES": "neurosim.energy.modes",
+    "ModeResult": "neurosim.energy.modes",
+    "NeuroBenchCounts": "neurosim.energy.neurobench",
+    "OperationComparison": "neurosim.energy.neurobench",
+    "PaperClaims": "neurosim.energy.paper",
+    "Param": "neurosim.energy.profiles",
+    "ProjectionShape": "neurosim.energy.workload",
+    "SpikeStatistics": "neurosim.energy.workload",
+    "TableEntry": "neurosim.energy.tables",
+    "Workload": "neurosim.energy.workload",
+    "compare_operations": "neurosim.energy.neurobench",
+    "energy_frame": "neurosim.energy.model_energy",
+    "energy_records": "neurosim.energy.model_energy",
+    "evaluate": "neurosim.energy.actions",
+    "format_energy": "neurosim.energy._units",
+    "format_power": "neurosim.energy._units",
+    "get_profile": "neurosim.energy.profiles",
+    "get_table": "neurosim.energy.tables",
+    "list_profiles": "neurosim.energy.profiles",
+    "list_tables": "neurosim.energy.tables",
+    "load_profile": "neurosim.energy.profiles",
+    "load_table": "neurosim.energy.tables",
+    "mode_counts": "neurosim.energy.modes",
+    "mode_energy": "neurosim.energy.modes",
+    "model_energy": "neurosim.energy.model_energy",
+    "model_workload": "neurosim.energy.model_energy",
+    "neurobench_counts": "neurosim.energy.neurobench",
+    "neurobench_from_tally": "neurosim.energy.neurobench",
+    "paper_claims": "neurosim.energy.paper",
+}
+
+if TYPE_CHECKING:  # static checkers see the real imports
+    from neurosim.energy._units import format_energy, format_power
+    from neurosim.energy.actions import ACTIONS, ActionCosts, ActionCounts, EnergyBreakdown, evaluate
+    from neurosim.energy.model_energy import energy_frame, energy_records, model_energy, model_workload
+    from neurosim.energy.modes import MODES, ModeResult, mode_counts, mode_energy
+    from neurosim.energy.neurobench import (
+        NeuroBenchCounts,
+        OperationComparison,
+        compare_operations,
+        neurobench_counts,
+        neurobench_from_tally,
+    )
+    from neurosim.energy.paper import PaperClaims, paper_claims
+    from neurosim.energy.profiles import HardwareProfile, Param, get_profile, list_profiles, load_profile
+    from neurosim.energy.tables import EnergyTable, TableEntry, get_table, list_tables, load_table
+    from neurosim.energy.workload import ProjectionShape, SpikeStatistics, Workload
 
 __all__ = [
     "ACTIONS",
@@ -58,3 +102,5 @@ __all__ = [
     "neurobench_from_tally",
     "paper_claims",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

@@ -11,7 +11,7 @@ from pathlib import Path
 import tomllib
 from typing import Any
 
-from energy._units import UNITS, to_si
+from neurosim.energy._units import UNITS, to_si
 from neurosim.exceptions import ConfigError
 
 __all__ = [

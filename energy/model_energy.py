@@ -1,7 +1,7 @@
 """Per-token energy of a whole model, per execution mode and hardware profile.
 
 The model side comes from :func:`neurosim.models.analytical_counts` (projection shapes and attention
-MACs at a context length); the activity side from :class:`~energy.workload.SpikeStatistics`, measured
+MACs at a context length); the activity side from :class:`~neurosim.energy.workload.SpikeStatistics`, measured
 (``SpikeStatistics.from_tally``) or stated (``SpikeStatistics.paper()``). Each (mode, profile) pair gives
 compute, memory and static energy per token and the ratio to the FP16 dense baseline, taken on the same
 profile when it runs FP16, else on ``baseline_profile`` (the 45 nm table by default); the ``baseline``
@@ -21,9 +21,9 @@ from typing import Any
 
 import pandas as pd
 
-from energy.modes import MODES, ModeResult, Scope, mode_energy
-from energy.profiles import HardwareProfile, get_profile, list_profiles
-from energy.workload import SpikeStatistics, Workload
+from neurosim.energy.modes import MODES, ModeResult, Scope, mode_energy
+from neurosim.energy.profiles import HardwareProfile, get_profile, list_profiles
+from neurosim.energy.workload import SpikeStatistics, Workload
 from neurosim.exceptions import InputError
 
 __all__ = [
@@ -74,14 +74,14 @@ def model_energy(model: Any, *, mode: str, profile: str | HardwareProfile,
     ----------
     model : str, ModelConfig, ModelCounts or Workload
     mode : str
-        One of :data:`energy.modes.MODES`.
+        One of :data:`neurosim.energy.modes.MODES`.
     profile : str or HardwareProfile
     stats : SpikeStatistics, optional
         Default: the report's stated statistics.
     context_length : int
         Tokens of context (sets the attention MACs and state read per token).
     block_size, weight_reuse, scope, shift_energy, event_overhead
-        See :func:`energy.modes.mode_energy`.
+        See :func:`neurosim.energy.modes.mode_energy`.
 
     Returns
     -------

@@ -10,7 +10,7 @@ w8aspike-gpu      W8ASpike on a synchronous GPU: the integer spike counts multip
 w8aspike-event    event-driven: one INT8 add per spike-triggered weight addition, i.e. per synaptic
                   op = events x out (events = in x spikes per channel); one place-value shift and one
                   routing overhead per event; one neuron update per input channel; weight rows of
-                  silent channels are skipped at a block granularity (see :mod:`energy.workload`)
+                  silent channels are skipped at a block granularity (see :mod:`neurosim.energy.workload`)
 ================  ===============================================================================
 
 Projections whose input is not spike coded (``spiked=False``, e.g. the lm_head) and the attention
@@ -31,9 +31,9 @@ import math
 from numbers import Real
 from typing import Literal
 
-from energy.actions import ActionCounts, EnergyBreakdown, evaluate, missing_costs
-from energy.profiles import _MODES, HardwareProfile
-from energy.workload import SpikeStatistics, Workload
+from neurosim.energy.actions import ActionCounts, EnergyBreakdown, evaluate, missing_costs
+from neurosim.energy.profiles import _MODES, HardwareProfile
+from neurosim.energy.workload import SpikeStatistics, Workload
 from neurosim.exceptions import InputError, unknown_name
 
 __all__ = [
@@ -47,7 +47,7 @@ __all__ = [
 
 MODES: tuple[str, ...] = ("fp16-dense", "int8-dense", "w8aspike-gpu", "w8aspike-event")
 if MODES != _MODES:  # pragma: no cover - guards the copy in profiles.py
-    raise ImportError("energy.modes.MODES and energy.profiles._MODES disagree")
+    raise ImportError("neurosim.energy.modes.MODES and neurosim.energy.profiles._MODES disagree")
 
 #: Bytes per stored weight in each mode.
 BYTES_PER_WEIGHT: dict[str, int] = {"fp16-dense": 2, "int8-dense": 1, "w8aspike-gpu": 1, "w8aspike-event": 1}

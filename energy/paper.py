@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass
 import math
 from numbers import Real
 
-from energy.tables import EnergyTable, get_table
-from energy.workload import PAPER_SPIKES_PER_CHANNEL
+from neurosim.energy.tables import EnergyTable, get_table
+from neurosim.energy.workload import PAPER_SPIKES_PER_CHANNEL
 from neurosim.exceptions import InputError
 
 __all__ = [

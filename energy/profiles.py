@@ -3,12 +3,12 @@
 A profile file (``energy/data/profile-<name>.toml``, ``schema = "neurosim-hardware-profile"``) holds
 
 * ``name``, ``version``, ``kind`` (``ideal-asynchronous``, ``gpu`` or ``neuromorphic``), ``description``;
-* ``modes``: the execution modes (:data:`energy.modes.MODES`) it can run, and ``[not_applicable]``:
+* ``modes``: the execution modes (:data:`neurosim.energy.modes.MODES`) it can run, and ``[not_applicable]``:
   for every other mode, the reason it cannot (reported with the result, never priced as 0);
 * ``[sources.<id>]``: citations; ``[params.<name>]``: every number, with ``value``, ``unit``, ``source``,
   ``confidence`` and optional ``note`` and ``[[params.<name>.alternatives]]`` (where sources disagree
   both values are kept; the top-level one is the default and its note says why);
-* ``[costs]``: per action of :mod:`energy.actions`, how its energy is obtained, one of
+* ``[costs]``: per action of :mod:`neurosim.energy.actions`, how its energy is obtained, one of
   ``{param = "x"}`` (optionally ``scale = s``, ``divide_by = "y"``), ``{table = "horowitz-45nm:int8.add"}``,
   ``{power = "p", rate = "r", utilisation = "u", ops_per_action = n}`` (``n x P / (R x u)``: board energy
   per action at a utilisation of the peak rate) or ``{zero = "why it is zero"}``;
@@ -29,10 +29,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from energy._datafile import CONFIDENCES, Where, read_toml, sources_of
-from energy._units import unit_dimension
-from energy.actions import ACTIONS, MEMORY_ACTIONS, ActionCosts
-from energy.tables import _data_files, get_table
+from neurosim.energy._datafile import CONFIDENCES, Where, read_toml, sources_of
+from neurosim.energy._units import unit_dimension
+from neurosim.energy.actions import ACTIONS, MEMORY_ACTIONS, ActionCosts
+from neurosim.energy.tables import _data_files, get_table
 from neurosim.exceptions import ConfigError, InputError, NotFoundError, unknown_name
 
 __all__ = [
@@ -46,7 +46,7 @@ __all__ = [
 
 _SCHEMA = "neurosim-hardware-profile"
 PROFILE_KINDS: tuple[str, ...] = ("ideal-asynchronous", "gpu", "neuromorphic")
-# The modes are defined in energy.modes; repeated here (and checked there) to avoid an import cycle.
+# The modes are defined in neurosim.energy.modes; repeated here (and checked there) to avoid an import cycle.
 _MODES = ("fp16-dense", "int8-dense", "w8aspike-gpu", "w8aspike-event")
 _PARAM_KEYS = {"value", "unit", "source", "confidence", "note", "alternatives", "range"}
 _COST_KEYS = {"param", "scale", "divide_by", "table", "power", "rate", "utilisation", "ops_per_action",

@@ -8,7 +8,7 @@ Tables ship as TOML files in ``energy/data/`` (``schema = "neurosim-energy-table
 Derived entries (``fp16.mac = fp16.mult + fp16.add``) are not typed into the file: they carry a
 ``derived_from`` list that is summed when the file loads (and divided by ``divide_by_bytes`` for an
 energy per byte), and a ``published`` figure from the literature that the computed sum must match.
-The counts that multiply these costs live in :mod:`energy.actions`.
+The counts that multiply these costs live in :mod:`neurosim.energy.actions`.
 
 Examples
 --------
@@ -28,8 +28,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from energy._datafile import Where, read_toml, sources_of
-from energy._units import to_si, unit_dimension
+from neurosim.energy._datafile import Where, read_toml, sources_of
+from neurosim.energy._units import to_si, unit_dimension
 from neurosim.exceptions import unknown_name
 
 __all__ = [
@@ -248,7 +248,7 @@ def load_table(path: str | Path) -> EnergyTable:
 
 
 def _data_files(schema_prefix: str) -> dict[str, Path]:
-    folder = resources.files("energy") / "data"
+    folder = resources.files("neurosim.energy") / "data"
     out = {}
     for item in folder.iterdir():
         if item.name.endswith(".toml") and item.name.startswith(schema_prefix):

@@ -1,6 +1,6 @@
 """reports: the ``energy-report`` command line and the report folder it writes."""
 
-from reports.cli import main
-from reports.pipeline import JobResult, JobSettings, run_job
+from neurosim.reports.cli import main
+from neurosim.reports.pipeline import JobResult, JobSettings, run_job
 
 __all__ = ["JobResult", "JobSettings", "main", "run_job"]

@@ -1,7 +1,7 @@
-"""``python -m reports`` runs the ``energy-report`` command line."""
+"""``python -m neurosim.reports`` runs the ``energy-report`` command line."""
 
 import sys
 
-from reports.cli import main
+from neurosim.reports.cli import main
 
 sys.exit(main())

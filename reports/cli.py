@@ -1,6 +1,6 @@
-"""The ``energy-report`` command line (also ``python -m reports``).
+"""The ``energy-report`` command line (also ``python -m neurosim.reports``).
 
-Thin by design: parse arguments, call the library (:mod:`reports.jobs`), print, set the exit code.
+Thin by design: parse arguments, call the library (:mod:`neurosim.reports.jobs`), print, set the exit code.
 Exit codes: 0 success, 1 failure (one line on stderr; ``--debug`` shows the traceback), 2 usage error.
 """
 
@@ -182,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(args_list[1:] if command else args_list)
     except SystemExit as exc:  # argparse: usage error (2) or --help (0); main() returns, never exits
         return int(exc.code or 0)
-    from reports import jobs
+    from neurosim.reports import jobs
 
     try:
         return jobs.dispatch(command, args)

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports.pipeline import JobResult
-from reports.render import Figure, Section, Table, format_html, format_markdown, format_terminal_table
-from reports.writer import ReportFiles
+from neurosim.reports.pipeline import JobResult
+from neurosim.reports.render import Figure, Section, Table, format_html, format_markdown, format_terminal_table
+from neurosim.reports.writer import ReportFiles
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -76,8 +76,8 @@ def _per_token_events(result: JobResult) -> dict[str, float]:
 
 def layer_records(result: JobResult) -> list[dict[str, Any]]:
     """One record per simulated projection (the ``layers`` list of summary.json)."""
-    from analysis.sparsity import window_sparsity
-    from energy.neurobench import neurobench_from_tally
+    from neurosim.analysis.sparsity import window_sparsity
+    from neurosim.energy.neurobench import neurobench_from_tally
 
     recs = []
     for sim in result.simulated:
@@ -113,7 +113,7 @@ def _neurobench_totals(result: JobResult) -> dict[str, float]:
     NeuroBench calls an input spiking only when every value is in {-1, 0, 1}; multi-valued counts are
     MACs there, and one nonzero count is one operation however many spike events it codes.
     """
-    from energy.neurobench import neurobench_from_tally
+    from neurosim.energy.neurobench import neurobench_from_tally
 
     nbs = [neurobench_from_tally(t) for s in result.simulated for t in s.tallies]
     effective = sum(n.effective for n in nbs)
@@ -224,7 +224,7 @@ def energy_table(records: Mapping[str, Any], *, unit: str = "mJ") -> pd.DataFram
 
 
 def _statistics_frame(result: JobResult) -> pd.DataFrame:
-    from analysis.calibration import REPORT_TARGET
+    from neurosim.analysis.calibration import REPORT_TARGET
 
     report = {"silent_fraction": 0.184, "spikes_per_channel": 1.13, "window_sparsity": 0.6915,
               "within_0_7": 0.941, "above_16": 0.01}
@@ -239,7 +239,7 @@ def _statistics_frame(result: JobResult) -> pd.DataFrame:
 
 
 def _figures(result: JobResult) -> list[Figure]:
-    from analysis import plots
+    from neurosim.analysis import plots
 
     figs = []
     first = result.simulated[0]

@@ -1,4 +1,4 @@
-"""What each ``energy-report`` command does, called by :mod:`reports.cli` after parsing.
+"""What each ``energy-report`` command does, called by :mod:`neurosim.reports.cli` after parsing.
 
 Each ``run_*`` takes the parsed arguments, calls the library, prints and writes, and returns the
 exit code. Library errors propagate to the CLI, which turns them into one line and exit code 1.
@@ -38,7 +38,7 @@ def _list_models() -> int:
 
 
 def _list_profiles() -> int:
-    from energy.profiles import get_profile, list_profiles
+    from neurosim.energy.profiles import get_profile, list_profiles
 
     for name in list_profiles():
         p = get_profile(name)
@@ -77,7 +77,7 @@ class _Progress:
 
 
 def _settings(args: argparse.Namespace) -> Any:
-    from reports.pipeline import JobSettings
+    from neurosim.reports.pipeline import JobSettings
 
     return JobSettings(
         model=args.model, checkpoint=args.checkpoint, tokens=args.tokens, activations=args.activations,
@@ -87,15 +87,15 @@ def _settings(args: argparse.Namespace) -> Any:
 
 
 def _write(out: str, files: Any) -> Path:
-    from reports.writer import write_report_folder
+    from neurosim.reports.writer import write_report_folder
 
     return write_report_folder(out, files)
 
 
 def run_default(args: argparse.Namespace) -> int:
-    """The default job: simulate, scale, report (see :mod:`reports.pipeline`)."""
-    from reports.document import format_summary, report_files
-    from reports.pipeline import default_layers, run_job
+    """The default job: simulate, scale, report (see :mod:`neurosim.reports.pipeline`)."""
+    from neurosim.reports.document import format_summary, report_files
+    from neurosim.reports.pipeline import default_layers, run_job
 
     settings = _settings(args)
     layers = settings.layers
@@ -118,10 +118,10 @@ def run_default(args: argparse.Namespace) -> int:
 
 
 def run_claims(args: argparse.Namespace) -> int:
-    from analysis.claims import audit_claims
-    from reports.document import claims_records
-    from reports.render import format_terminal_table
-    from reports.writer import dumps_json
+    from neurosim.analysis.claims import audit_claims
+    from neurosim.reports.document import claims_records
+    from neurosim.reports.render import format_terminal_table
+    from neurosim.reports.writer import dumps_json
 
     claims = audit_claims(k=args.k, seed=args.seed)
     records = claims_records(claims)
@@ -135,7 +135,7 @@ def run_claims(args: argparse.Namespace) -> int:
     if args.format == "csv":
         sys.stdout.write(frame.to_csv(index=False))
     elif args.format == "md":
-        from reports.render import format_markdown_table
+        from neurosim.reports.render import format_markdown_table
 
         print(format_markdown_table(frame))
     else:
@@ -147,12 +147,12 @@ def run_claims(args: argparse.Namespace) -> int:
 
 
 def run_sweep(args: argparse.Namespace) -> int:
-    from analysis import plots
-    from analysis.sweep import k_sweep
-    from reports.document import png_bytes
-    from reports.pipeline import load_activations, resolve_model
-    from reports.render import format_terminal_table
-    from reports.writer import ReportFiles
+    from neurosim.analysis import plots
+    from neurosim.analysis.sweep import k_sweep
+    from neurosim.reports.document import png_bytes
+    from neurosim.reports.pipeline import load_activations, resolve_model
+    from neurosim.reports.render import format_terminal_table
+    from neurosim.reports.writer import ReportFiles
 
     try:
         ks = tuple(float(v) for v in args.ks.split(",") if v.strip())
@@ -178,11 +178,11 @@ def run_sweep(args: argparse.Namespace) -> int:
 def run_raster(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from analysis import plots
+    from neurosim.analysis import plots
     from neurosim.adaptive import spike_counts
-    from reports.document import png_bytes
-    from reports.pipeline import load_activations, resolve_model
-    from reports.writer import ReportFiles
+    from neurosim.reports.document import png_bytes
+    from neurosim.reports.pipeline import load_activations, resolve_model
+    from neurosim.reports.writer import ReportFiles
 
     settings = _settings(args)
     config, _, _ = resolve_model(settings)
@@ -206,22 +206,22 @@ def run_raster(args: argparse.Namespace) -> int:
 
 
 def run_energy(args: argparse.Namespace) -> int:
-    from energy.model_energy import energy_records
-    from energy.workload import SpikeStatistics
+    from neurosim.energy.model_energy import energy_records
+    from neurosim.energy.workload import SpikeStatistics
     from neurosim.models import analytical_counts, get_model_config
-    from reports.document import energy_table
-    from reports.pipeline import resolve_profiles
-    from reports.render import format_terminal_table
-    from reports.writer import dumps_json
+    from neurosim.reports.document import energy_table
+    from neurosim.reports.pipeline import resolve_profiles
+    from neurosim.reports.render import format_terminal_table
+    from neurosim.reports.writer import dumps_json
 
     config = get_model_config(args.model)
     profiles = resolve_profiles(_split(args.profiles))
     if args.stats == "paper":
         stats = SpikeStatistics.paper()
     else:
-        from analysis.calibration import calibrated_activations
+        from neurosim.analysis.calibration import calibrated_activations
         from neurosim.adaptive import spike_counts
-        from analysis.sparsity import silent_fraction, spikes_per_channel
+        from neurosim.analysis.sparsity import silent_fraction, spikes_per_channel
 
         counts, _ = spike_counts(calibrated_activations(32, config.hidden, seed=args.seed))
         stats = SpikeStatistics(spikes_per_channel(counts), silent_fraction(counts),
@@ -241,7 +241,7 @@ def run_energy(args: argparse.Namespace) -> int:
         sys.stdout.write(frame.to_csv(index=False))
         return 0
     if args.format == "md":
-        from reports.render import format_markdown_table
+        from neurosim.reports.render import format_markdown_table
 
         print(format_markdown_table(energy_table(records)))
         return 0
@@ -254,14 +254,14 @@ def run_energy(args: argparse.Namespace) -> int:
 
 
 def _profile_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    from reports.pipeline import resolve_profiles
+    from neurosim.reports.pipeline import resolve_profiles
 
     return {"k": args.k, "coding": args.coding, "profiles": resolve_profiles(_split(args.profiles)),
             "spike_outputs": not args.no_spike_outputs, "max_tokens": args.max_tokens, "seed": args.seed}
 
 
 def _write_profile(args: argparse.Namespace, profile: Any, title: str) -> int:
-    from reports.profile_report import format_profile, profile_report_files
+    from neurosim.reports.profile_report import format_profile, profile_report_files
 
     files = profile_report_files(profile, title=title, formats=args.format)
     out = _write(args.out, files)
@@ -271,8 +271,8 @@ def _write_profile(args: argparse.Namespace, profile: Any, title: str) -> int:
 
 
 def run_torch(args: argparse.Namespace) -> int:
-    from analysis.snn_profile import contains_spiking_neurons, profile_snn
-    from analysis.torch_profile import load_factory, profile_model
+    from neurosim.analysis.snn_profile import contains_spiking_neurons, profile_snn
+    from neurosim.analysis.torch_profile import load_factory, profile_model
 
     model, inputs = load_factory(args.factory)
     if inputs is None:
@@ -287,7 +287,7 @@ def run_torch(args: argparse.Namespace) -> int:
 
 
 def run_hf(args: argparse.Namespace) -> int:
-    from analysis.torch_profile import profile_hf_directory
+    from neurosim.analysis.torch_profile import profile_hf_directory
 
     profile = profile_hf_directory(args.directory, **_profile_kwargs(args))
     return _write_profile(args, profile, f"neurosim profile: {args.directory}")

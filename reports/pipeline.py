@@ -4,7 +4,7 @@ Steps (each a function, so tests and the CLI share them):
 
 1. :func:`resolve_model` — a built-in configuration or a HuggingFace-format checkpoint.
 2. :func:`load_activations` — seeded calibrated synthetic activations (see
-   :mod:`analysis.calibration`) or a user's ``.npy`` of real ones, shape ``[tokens, hidden]``.
+   :mod:`neurosim.analysis.calibration`) or a user's ``.npy`` of real ones, shape ``[tokens, hidden]``.
 3. :func:`simulate_layers` — the chosen decoder layers (default: the first GLA and the first
    sliding-window layer) run on the spiking path with every projection input spike coded; one
    :class:`~neurosim.tally.ProjectionTally` and the integer counts per projection.
@@ -93,8 +93,8 @@ class JobResult:
     activation_source: str
     simulated: tuple[SimulatedLayer, ...]
     sample_tally: ProjectionTally
-    statistics: dict[str, Any]  # analysis.sparsity.summarize(...).to_dict() over all sampled counts
-    measured_stats: Any  # energy.workload.SpikeStatistics
+    statistics: dict[str, Any]  # neurosim.analysis.sparsity.summarize(...).to_dict() over all sampled counts
+    measured_stats: Any  # neurosim.energy.workload.SpikeStatistics
     energy: dict[str, Any]  # energy_records, measured statistics, spiked projections (every profile)
     energy_paper: dict[str, Any]  # the same with the report's stated statistics
     energy_all: dict[str, Any]  # measured statistics, whole model incl. attention and lm_head
@@ -133,7 +133,7 @@ def resolve_model(settings: JobSettings) -> tuple[ModelConfig, Any, str]:
 
 def resolve_profiles(names: Sequence[str] | None) -> tuple[str, ...]:
     """Validated profile names (``None`` or ``["all"]``: every shipped profile)."""
-    from energy.profiles import get_profile, list_profiles
+    from neurosim.energy.profiles import get_profile, list_profiles
 
     if names is None or list(names) == ["all"]:
         return tuple(list_profiles())
@@ -153,11 +153,11 @@ def default_layers(config: ModelConfig) -> tuple[int, ...]:
 def load_activations(settings: JobSettings, config: ModelConfig) -> tuple[np.ndarray, str]:
     """Hidden states fed to the simulated layers, shape ``[tokens, hidden]``, and their description."""
     if settings.activations is None:
-        from analysis.calibration import calibrated_activations
+        from neurosim.analysis.calibration import calibrated_activations
 
         x = calibrated_activations(settings.tokens, config.hidden, seed=settings.seed)
         return x, (f"calibrated synthetic activations ({settings.tokens} tokens x {config.hidden}, "
-                   f"seed {settings.seed}; see analysis.calibration)")
+                   f"seed {settings.seed}; see neurosim.analysis.calibration)")
     path = Path(settings.activations)
     try:
         x = np.load(path, allow_pickle=False)
@@ -247,11 +247,11 @@ def simulate_layers(x: np.ndarray, config: ModelConfig, layers: Sequence[int], *
 
 def run_job(settings: JobSettings, *, progress: Progress = _noop) -> JobResult:
     """Run the whole default job (see module docstring) and return what the report shows."""
-    from analysis.claims import audit_claims
-    from analysis.sparsity import summarize
-    from analysis.sweep import k_sweep
-    from energy.model_energy import energy_records
-    from energy.workload import SpikeStatistics
+    from neurosim.analysis.claims import audit_claims
+    from neurosim.analysis.sparsity import summarize
+    from neurosim.analysis.sweep import k_sweep
+    from neurosim.energy.model_energy import energy_records
+    from neurosim.energy.workload import SpikeStatistics
     from neurosim.coding import check_coding
 
     check_coding(settings.coding)

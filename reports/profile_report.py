@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from reports.render import Figure, Section, Table, format_html, format_markdown, format_terminal_table
-from reports.writer import ReportFiles
+from neurosim.reports.render import Figure, Section, Table, format_html, format_markdown, format_terminal_table
+from neurosim.reports.writer import ReportFiles
 
 __all__ = ["format_profile", "profile_report_files", "profile_summary"]
 
@@ -24,7 +24,7 @@ def _is_snn(profile: Any) -> bool:
 
 
 def profile_summary(profile: Any) -> dict[str, Any]:
-    """summary.json of a :class:`~analysis.torch_profile.ModelProfile` or ``SNNProfile``."""
+    """summary.json of a :class:`~neurosim.analysis.torch_profile.ModelProfile` or ``SNNProfile``."""
     summary = profile.to_summary()
     summary["schema"] = "neurosim-model-profile"
     summary["schema_version"] = 1
@@ -94,8 +94,8 @@ def profile_report_files(profile: Any, *, title: str, formats: Sequence[str]) ->
         figures: list[Figure] = []
         rows = _priced(list(profile.energy))
         if rows:
-            from analysis import plots
-            from reports.document import png_bytes
+            from neurosim.analysis import plots
+            from neurosim.reports.document import png_bytes
 
             ax = plots.plot_energy(rows)
             figures.append(Figure("Energy of the profiled pass per mode and profile", "energy.png",

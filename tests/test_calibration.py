@@ -1,11 +1,11 @@
-"""Tests of analysis.calibration: the fit is reproducible and generated data match its claims."""
+"""Tests of neurosim.analysis.calibration: the fit is reproducible and generated data match its claims."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from analysis.calibration import (
+from neurosim.analysis.calibration import (
     DEFAULT_FAMILY,
     DEFAULT_PARAMS,
     FAMILIES,
@@ -74,7 +74,7 @@ def test_generated_activations_match_the_fit_expectation(family):
     measured = _naive_stats(counts)
     for name in TARGET_NAMES:
         assert measured[name] == pytest.approx(fit.expected[name], abs=0.01), name
-    # The stored sample statistics are those of the seeded sample, via analysis.sparsity.
+    # The stored sample statistics are those of the seeded sample, via neurosim.analysis.sparsity.
     sample, _ = spike_counts(calibrated_activations(64, 3584, seed=3, fit=fit), fit.k)
     assert count_statistics(sample) == pytest.approx(fit.measured)
 

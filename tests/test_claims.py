@@ -1,4 +1,4 @@
-"""Tests of analysis.claims: each claim recomputed independently from the published inputs."""
+"""Tests of neurosim.analysis.claims: each claim recomputed independently from the published inputs."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from analysis.calibration import calibrated_activations
-from analysis.claims import (
+from neurosim.analysis.calibration import calibrated_activations
+from neurosim.analysis.claims import (
     CLAIM_STATUSES,
     REPORT_FIGURES,
     WINDOW_DEFINITIONS,
@@ -17,8 +17,8 @@ from analysis.claims import (
     claims_frame,
     sparsity_bounds,
 )
-from analysis.ttft import TABLE_7, fit_baseline
-from energy.tables import get_table
+from neurosim.analysis.ttft import TABLE_7, fit_baseline
+from neurosim.energy.tables import get_table
 from neurosim.adaptive import spike_counts
 from neurosim.exceptions import InputError, NotFoundError
 

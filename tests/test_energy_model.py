@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from energy.model_energy import RECORD_COLUMNS, energy_frame, energy_records, model_energy, model_workload
-from energy.modes import MODES
-from energy.neurobench import compare_operations, neurobench_counts, neurobench_from_tally
-from energy.profiles import get_profile
-from energy.tables import get_table
-from energy.workload import SpikeStatistics
+from neurosim.energy.model_energy import RECORD_COLUMNS, energy_frame, energy_records, model_energy, model_workload
+from neurosim.energy.modes import MODES
+from neurosim.energy.neurobench import compare_operations, neurobench_counts, neurobench_from_tally
+from neurosim.energy.profiles import get_profile
+from neurosim.energy.tables import get_table
+from neurosim.energy.workload import SpikeStatistics
 from neurosim.exceptions import InputError, NotFoundError, ShapeError
 
 models = pytest.importorskip("neurosim.models")

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from energy.actions import ACTIONS, ActionCosts, ActionCounts, evaluate
-from energy.modes import MODES, mode_counts, mode_energy
-from energy.profiles import get_profile, load_profile
-from energy.workload import ProjectionShape, SpikeStatistics, Workload
+from neurosim.energy.actions import ACTIONS, ActionCosts, ActionCounts, evaluate
+from neurosim.energy.modes import MODES, mode_counts, mode_energy
+from neurosim.energy.profiles import get_profile, load_profile
+from neurosim.energy.workload import ProjectionShape, SpikeStatistics, Workload
 from neurosim.exceptions import InputError, NotFoundError
 from neurosim.tally import BLOCK_SIZES, ProjectionTally
 

@@ -9,10 +9,10 @@ import tomllib
 
 import pytest
 
-from energy._units import format_energy, to_si
-from energy.actions import ACTIONS
-from energy.profiles import get_profile, list_profiles, load_profile
-from energy.tables import get_table, list_tables, load_table
+from neurosim.energy._units import format_energy, to_si
+from neurosim.energy.actions import ACTIONS
+from neurosim.energy.profiles import get_profile, list_profiles, load_profile
+from neurosim.energy.tables import get_table, list_tables, load_table
 from neurosim.exceptions import ConfigError, InputError, NotFoundError
 
 DATA = Path(__file__).parent / "data" / "energy"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from energy.paper import (
+from neurosim.energy.paper import (
     PUBLISHED,
     mac_energy,
     paper_claims,
@@ -19,7 +19,7 @@ from energy.paper import (
     round_sig,
     spiking_mac_energy,
 )
-from energy.tables import get_table, load_table
+from neurosim.energy.tables import get_table, load_table
 from neurosim.exceptions import InputError
 
 PJ = 1e-12

@@ -1,4 +1,4 @@
-"""Tests of analysis.plots: every plot renders a non-blank PNG with labelled axes."""
+"""Tests of neurosim.analysis.plots: every plot renders a non-blank PNG with labelled axes."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from analysis.calibration import calibrated_activations
-from analysis.plots import (
+from neurosim.analysis.calibration import calibrated_activations
+from neurosim.analysis.plots import (
     new_axes,
     plot_coders,
     plot_count_histogram,
@@ -20,7 +20,7 @@ from analysis.plots import (
     plot_raster,
     save_figure,
 )
-from analysis.sweep import k_sweep
+from neurosim.analysis.sweep import k_sweep
 from neurosim.adaptive import spike_counts
 from neurosim.coding import CODINGS
 from neurosim.exceptions import InputError, ShapeError

@@ -23,7 +23,7 @@ EXPECTED = {
         "representable_range", "simulate_adaptive_if", "simulate_lif", "spike_counts", "sum_tallies",
         "tally_frame", "time_steps_needed", "w8aspike_linear",
     ],
-    "energy": [
+    "neurosim.energy": [
         "ACTIONS", "MODES", "ActionCosts", "ActionCounts", "EnergyBreakdown", "EnergyTable", "HardwareProfile",
         "ModeResult", "NeuroBenchCounts", "OperationComparison", "PaperClaims", "Param", "ProjectionShape",
         "SpikeStatistics", "TableEntry", "Workload", "compare_operations", "energy_frame", "energy_records",
@@ -31,7 +31,7 @@ EXPECTED = {
         "load_profile", "load_table", "mode_counts", "mode_energy", "model_energy", "model_workload",
         "neurobench_counts", "neurobench_from_tally", "paper_claims",
     ],
-    "analysis": [
+    "neurosim.analysis": [
         "REPORT_FIGURES", "REPORT_TABLE_11", "TABLE_7", "CalibrationFit", "CalibrationTarget", "Claim",
         "CountDistribution", "FiringRate", "ModelProfile", "SNNProfile", "SpikeStatistics", "WindowSparsity",
         "audit_claims", "calibrated_activations", "claims_frame", "count_distribution", "firing_rate_per_step",
@@ -39,7 +39,7 @@ EXPECTED = {
         "neurobench_activation_sparsity", "profile_hf_directory", "profile_model", "profile_snn",
         "silent_fraction", "sparsity_bounds", "spikes_per_channel", "summarize", "window_sparsity",
     ],
-    "reports": ["JobResult", "JobSettings", "main", "run_job"],
+    "neurosim.reports": ["JobResult", "JobSettings", "main", "run_job"],
 }
 
 
@@ -63,7 +63,7 @@ def test_every_module_declares_all() -> None:
 
 
 def test_core_imports_do_not_load_torch_or_matplotlib() -> None:
-    code = ("import sys, neurosim, neurosim.layers, energy, analysis, reports, reports.jobs; "
+    code = ("import sys, neurosim, neurosim.layers, neurosim.energy, neurosim.analysis, neurosim.reports, neurosim.reports.jobs; "
             "heavy = [m for m in ('torch', 'snntorch', 'matplotlib', 'transformers') if m in sys.modules]; "
             "print(','.join(heavy))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)

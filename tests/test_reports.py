@@ -1,6 +1,6 @@
 """The energy-report command line end to end, on a tiny checkpoint written in the public format.
 
-Each test runs ``reports.cli.main`` in process (exit code, stdout, stderr) or ``python -m reports``
+Each test runs ``neurosim.reports.cli.main`` in process (exit code, stdout, stderr) or ``python -m neurosim.reports``
 in a subprocess where the real entry point matters.
 """
 
@@ -16,8 +16,8 @@ import pytest
 
 from ckpt_helpers import make_folder, tiny_config
 from neurosim.init import init_params
-from reports.cli import main
-from reports.writer import write_report_folder
+from neurosim.reports.cli import main
+from neurosim.reports.writer import write_report_folder
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CLAIM_IDS = {"spiking-mac-energy", "reduction-vs-fp16", "reduction-vs-int8", "ratio-vs-fp16", "ratio-vs-int8",

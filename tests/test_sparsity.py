@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from analysis.sparsity import (
+from neurosim.analysis.sparsity import (
     WINDOW_MODES,
     CountDistribution,
     SpikeStatistics,
@@ -312,7 +312,7 @@ def test_summarize_unknown_coding() -> None:
 
 
 def test_popcount_fallback_for_numpy_1(monkeypatch: pytest.MonkeyPatch) -> None:
-    from analysis import sparsity
+    from neurosim.analysis import sparsity
 
     values = np.random.default_rng(2).integers(0, 2**62, size=200, dtype=np.int64).reshape(20, 10)
     expected = [[bin(int(v)).count("1") for v in row] for row in values]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.calibration import calibrated_activations
-from analysis.sweep import DEFAULT_KS, REPORT_TABLE_11, k_sweep, layer_table
+from neurosim.analysis.calibration import calibrated_activations
+from neurosim.analysis.sweep import DEFAULT_KS, REPORT_TABLE_11, k_sweep, layer_table
 from neurosim.adaptive import spike_counts
 from neurosim.exceptions import InputError, ShapeError
 

@@ -14,8 +14,8 @@ import pytest
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-from analysis import snn_profile as sp  # noqa: E402
-from analysis import torch_profile as tp  # noqa: E402
+from neurosim.analysis import snn_profile as sp  # noqa: E402
+from neurosim.analysis import torch_profile as tp  # noqa: E402
 from neurosim.adaptive import spike_counts  # noqa: E402
 from neurosim.exceptions import DependencyError, InputError, NotFoundError, ShapeError  # noqa: E402
 
@@ -120,7 +120,7 @@ def test_mlp_layer_statistics_match_spike_counts() -> None:
 
 
 def test_shared_layer_accumulates_calls_and_window_sparsity() -> None:
-    from analysis.sparsity import window_sparsity
+    from neurosim.analysis.sparsity import window_sparsity
 
     class Twice(nn.Module):
         def __init__(self) -> None:
@@ -320,7 +320,7 @@ def test_output_without_tensor() -> None:
 
 
 def test_import_does_not_import_torch() -> None:
-    code = ("import sys; import analysis.torch_profile, analysis.snn_profile, analysis._torch_hooks; "
+    code = ("import sys; import neurosim.analysis.torch_profile, neurosim.analysis.snn_profile, neurosim.analysis._torch_hooks; "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -329,7 +329,7 @@ def test_import_does_not_import_torch() -> None:
 def test_energy_records_recomputed_from_counts() -> None:
     """fp16-dense compute = MACs x E_MAC; event compute on the ideal 45 nm profile = synaptic ops x
     E_add (its shift/event/neuron costs are zero); a mode Loihi cannot run has None and a reason."""
-    from energy.profiles import get_profile
+    from neurosim.energy.profiles import get_profile
 
     model = make_mlp()
     x = torch.randn(30, 48, generator=torch.Generator().manual_seed(14))
@@ -401,7 +401,7 @@ def test_snn_counts_match_manual_loop() -> None:
     assert fc1.dense == 15 * 4 * 20 * 32 and fc1.effective_macs == int((x != 0).sum()) * 32
     assert prof.neurobench["Effective_ACs"] == pytest.approx(fc2.effective_acs / 4)
     # Same figures as the energy package's NeuroBench counter fed the recorded spikes.
-    from energy.neurobench import neurobench_counts
+    from neurosim.energy.neurobench import neurobench_counts
 
     nb = neurobench_counts(s1.reshape(-1, 32).numpy().astype(np.int64), weights=net[2].weight.detach().numpy())
     assert (nb.dense, nb.effective_acs, nb.spiking_input) == (fc2.dense, fc2.effective_acs, True)
@@ -410,7 +410,7 @@ def test_snn_counts_match_manual_loop() -> None:
 
 
 def test_snn_energy_recomputed_from_counts() -> None:
-    from energy.profiles import get_profile
+    from neurosim.energy.profiles import get_profile
 
     net = make_snn()
     x = torch.rand(10, 3, 20, generator=torch.Generator().manual_seed(15))
