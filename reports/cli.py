@@ -73,6 +73,57 @@ def _layers(value: str) -> tuple[int, ...]:
     return items
 
 
+# One definition per shared option: every subcommand that has --seed, --out, --format, --no-progress or --debug
+# gets it from these helpers, so the meaning, the help text and the choices' names are the same everywhere.
+PRINT_FORMATS = ("table", "md", "json", "csv")
+SEED_HELP = "seed of every random draw (default 0); same seed, same bytes"
+OUT_HELP = "report folder to write (default ./energy-report); files neurosim did not write are never removed"
+FILE_FORMAT_HELP = ("report files written to --out: a comma-separated subset of {} (default all); "
+                    "summary.json is always written")
+PRINT_FORMAT_HELP = "what is printed on stdout: table (terminal, default), md (Markdown), json or csv"
+NO_PROGRESS_HELP = "no progress bars (neither neurosim's nor transformers'); bars only ever go to a terminal's stderr"
+DEBUG_HELP = "show the full traceback on errors"
+
+
+def add_seed(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """Add ``--seed`` (the one definition every subcommand uses)."""
+    p.add_argument("--seed", type=int, default=0, help=SEED_HELP)
+
+
+def add_out(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """Add ``--out DIR`` (the report folder)."""
+    p.add_argument("--out", default="energy-report", metavar="DIR", help=OUT_HELP)
+
+
+def add_file_formats(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """Add ``--format LIST`` for subcommands that write a report folder."""
+    p.add_argument("--format", type=_formats, default=FORMATS, metavar="LIST",
+                   help=FILE_FORMAT_HELP.format(",".join(FORMATS)))
+
+
+def add_print_format(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """Add ``--format`` for subcommands that print a table (same choice names as the file formats)."""
+    p.add_argument("--format", choices=PRINT_FORMATS, default="table", help=PRINT_FORMAT_HELP)
+
+
+def add_no_progress(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """Add ``--no-progress``."""
+    p.add_argument("--no-progress", action="store_true", help=NO_PROGRESS_HELP)
+
+
+def add_debug(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """Add ``--debug``."""
+    p.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+
+
+def add_report_output(p: argparse.ArgumentParser) -> None:
+    """The output group of every subcommand that writes a report folder: --out, --format, --no-progress."""
+    o = p.add_argument_group("output")
+    add_out(o)
+    add_file_formats(o)
+    add_no_progress(o)
+
+
 def _add_common(p: argparse.ArgumentParser, *, spiking: bool = True, outputs: bool = True) -> None:
     g = p.add_argument_group("model and data")
     src = g.add_mutually_exclusive_group()
@@ -82,7 +133,7 @@ def _add_common(p: argparse.ArgumentParser, *, spiking: bool = True, outputs: bo
     g.add_argument("--activations", metavar="FILE", help=".npy of real hidden states fed to the simulated layers, "
                    "float, shape [tokens, hidden] (or [batch, tokens, hidden], flattened; the first --tokens rows "
                    "are used); replaces the calibrated synthetic activations")
-    g.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    add_seed(g)
     if spiking:
         s = p.add_argument_group("spiking")
         s.add_argument("--k", type=_positive_float, default=3.0, help="adaptive threshold divisor, Vth = mean|x|/k (default 3)")
@@ -94,14 +145,10 @@ def _add_common(p: argparse.ArgumentParser, *, spiking: bool = True, outputs: bo
     e = p.add_argument_group("energy")
     e.add_argument("--profiles", default="all", help="comma-separated hardware profile names, or 'all' (default)")
     if outputs:
-        o = p.add_argument_group("output")
-        o.add_argument("--out", default="energy-report", metavar="DIR", help="report folder (default ./energy-report)")
-        o.add_argument("--format", type=_formats, default=FORMATS, metavar="LIST",
-                       help="comma-separated subset of md,html,json,csv (default all); summary.json and claims.json are always written")
-        o.add_argument("--no-progress", action="store_true", help="no progress bars")
+        add_report_output(p)
     p.add_argument("--list-models", action="store_true", help="list built-in models and exit")
     p.add_argument("--list-profiles", action="store_true", help="list hardware profiles and exit")
-    p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    add_debug(p)
 
 
 def _build_parsers() -> dict[str, argparse.ArgumentParser]:
@@ -113,11 +160,10 @@ def _build_parsers() -> dict[str, argparse.ArgumentParser]:
     parsers = {"": main}
 
     claims = argparse.ArgumentParser(prog=f"{PROG} claims", description=_SUBCOMMANDS["claims"])
-    claims.add_argument("--format", choices=("table", "json", "csv", "md"), default="table",
-                        help="print as a terminal table (default), JSON list, CSV or Markdown")
+    add_print_format(claims)
     claims.add_argument("--k", type=_positive_float, default=3.0, help="k for the recomputed statistics (default 3)")
-    claims.add_argument("--seed", type=int, default=0, help="seed of the calibrated activations (default 0)")
-    claims.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    add_seed(claims)
+    add_debug(claims)
     parsers["claims"] = claims
 
     sweep = argparse.ArgumentParser(prog=f"{PROG} sweep-k", description=_SUBCOMMANDS["sweep-k"])
@@ -146,11 +192,11 @@ def _build_parsers() -> dict[str, argparse.ArgumentParser]:
     energy.add_argument("--block-size", type=_positive_int, default=1,
                         help="weight rows fetched together in event-driven mode; a block is skipped only when "
                              "all its input channels are silent (default 1)")
-    energy.add_argument("--format", choices=("table", "json", "csv", "md"), default="table")
-    energy.add_argument("--seed", type=int, default=0)
+    add_print_format(energy)
+    add_seed(energy)
     energy.add_argument("--list-models", action="store_true", help="list built-in models and exit")
     energy.add_argument("--list-profiles", action="store_true", help="list hardware profiles and exit")
-    energy.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    add_debug(energy)
     parsers["energy"] = energy
 
     for name, positional, help_ in (("torch", "factory", "MODULE:FACTORY returning a model or (model, example_inputs)"),
@@ -164,10 +210,9 @@ def _build_parsers() -> dict[str, argparse.ArgumentParser]:
                        help="rows per layer simulated spike by spike (default 256)")
         p.add_argument("--no-spike-outputs", action="store_true",
                        help="do not feed spiked projection outputs forward (no fidelity measurement)")
-        p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--out", default="energy-report", metavar="DIR")
-        p.add_argument("--format", type=_formats, default=FORMATS, metavar="LIST")
-        p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+        add_seed(p)
+        add_report_output(p)
+        add_debug(p)
         parsers[name] = p
     return parsers
 
