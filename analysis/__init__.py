@@ -1,7 +1,8 @@
 """analysis: spike statistics, calibration, k sweeps, the claims audit and model profiling.
 
 Plots are in :mod:`neurosim.analysis.plots` (not imported here, so importing analysis does not load
-matplotlib). Profiling of PyTorch models is in :mod:`neurosim.analysis.torch_profile`, of snntorch networks in
+matplotlib). Profiling of PyTorch models is in :mod:`neurosim.analysis.torch_profile` (loading in
+:mod:`neurosim.analysis.model_loading`, pricing in :mod:`neurosim.analysis.pricing`), of snntorch networks in
 :mod:`neurosim.analysis.snn_profile` (torch is imported only when a profiling function is called).
 """
 
@@ -32,9 +33,9 @@ _EXPORTS = {
     "fit_calibration": "neurosim.analysis.calibration",
     "k_sweep": "neurosim.analysis.sweep",
     "layer_table": "neurosim.analysis.sweep",
-    "load_factory": "neurosim.analysis.torch_profile",
+    "load_factory": "neurosim.analysis.model_loading",
     "neurobench_activation_sparsity": "neurosim.analysis.sparsity",
-    "profile_hf_directory": "neurosim.analysis.torch_profile",
+    "profile_hf_directory": "neurosim.analysis.model_loading",
     "profile_model": "neurosim.analysis.torch_profile",
     "profile_snn": "neurosim.analysis.snn_profile",
     "silent_fraction": "neurosim.analysis.sparsity",
@@ -62,7 +63,8 @@ if TYPE_CHECKING:  # static checkers see the real imports
     )
     from neurosim.analysis.sweep import REPORT_TABLE_11, k_sweep, layer_table
     from neurosim.analysis.snn_profile import SNNProfile, profile_snn
-    from neurosim.analysis.torch_profile import ModelProfile, load_factory, profile_hf_directory, profile_model
+    from neurosim.analysis.model_loading import load_factory, profile_hf_directory
+    from neurosim.analysis.torch_profile import ModelProfile, profile_model
     from neurosim.analysis.ttft import TABLE_7, fit_baseline
 
 __all__ = [

@@ -11,6 +11,10 @@ Entry points:
     With ``spike_outputs=True`` the spiked projection output replaces the original in the forward
     pass, so later layers see what a W8ASpike model would give them, and the model's final output
     is compared with an unspiked run (cosine similarity and relative error).
+:mod:`neurosim.analysis.model_loading`
+    Loading from ``MODULE:FACTORY`` specs and HuggingFace directories (``profile_hf_directory``).
+:mod:`neurosim.analysis.pricing`
+    Energy of the profiled projections per execution mode and hardware profile.
 :mod:`neurosim.analysis.snn_profile`
     The snntorch side ("what does my network cost on a neuromorphic chip?") lives there.
 
@@ -41,11 +45,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-import importlib
-import importlib.util
 import math
-from pathlib import Path
-import sys
 from typing import Any
 
 import numpy as np
@@ -54,37 +54,13 @@ import pandas as pd
 from neurosim._validation import check_positive
 from neurosim.adaptive import spike_counts
 from neurosim.coding import check_coding
-from neurosim.exceptions import (
-    DependencyError,
-    InputError,
-    NotFoundError,
-    ShapeError,
-    unknown_name,
-)
+from neurosim.exceptions import ShapeError, unknown_name
 from neurosim.tally import ProjectionTally, sum_tallies
 
-from neurosim.analysis._torch_hooks import check_int, check_model, plain, profile_names
+from neurosim.analysis._torch_hooks import check_int, check_model, plain
+from neurosim.analysis.pricing import energy_choices, price_layers
 
-__all__ = [
-    "SAMPLE_TEXTS",
-    "LayerProfile",
-    "ModelProfile",
-    "load_factory",
-    "profile_hf_directory",
-    "profile_model",
-]
-
-#: Built-in sample texts for :func:`profile_hf_directory` (plain English of mixed length).
-SAMPLE_TEXTS: tuple[str, ...] = (
-    "The quick brown fox jumps over the lazy dog while the farmer watches from the porch.",
-    "Spiking neural networks transmit information as discrete events rather than dense activations.",
-    "In 1969, astronauts landed on the Moon and returned safely to Earth after a journey of eight days.",
-    "Please summarise the following paragraph in one sentence and list three keywords.",
-    "Energy per operation depends on the process node, the data width and where the operands live.",
-    "def add(a, b):\n    return a + b",
-)
-
-_HF_HINT = "pip install 'neurosim[hf]'"
+__all__ = ["LayerProfile", "ModelProfile", "profile_model"]
 
 
 # -- results ----------------------------------------------------------------------------------
@@ -366,7 +342,7 @@ def profile_model(
         raise unknown_name("engine path", path, PATHS)
     max_tokens = check_int(max_tokens, "max_tokens", minimum=1, allow_none=True)
     seed = check_int(seed, "seed", minimum=0)
-    energy_modes, energy_profiles = _energy_choices(modes, profiles)
+    energy_modes, energy_profiles = energy_choices(modes, profiles)
     rng = np.random.default_rng(seed)
     accs: dict[str, _LayerAcc] = {}
     names = {m: n for n, m in model.named_modules()}
@@ -422,7 +398,7 @@ def profile_model(
         fidelity = {"cosine_similarity": cos, "relative_error": rel}
     layers = tuple(acc.result() for acc in accs.values())
     label = name or type(model).__name__
-    energy = _model_energy(label, layers, energy_modes, energy_profiles)
+    energy = price_layers(label, layers, energy_modes, energy_profiles)
     skipped = [{"name": n, "kind": kd, "reason": r}
                for n, kd, r in skipped_modules(model, (torch.nn.Linear,))]
     skipped += [{"name": n, "kind": type(m).__name__,
@@ -433,211 +409,3 @@ def profile_model(
                 "max_tokens": max_tokens, "seed": seed, "spike_outputs": bool(spike_outputs)}
     return ModelProfile(model=label, layers=layers, energy=energy, fidelity=fidelity,
                         skipped=tuple(skipped), settings=settings)
-
-
-# -- energy adapters ----------------------------------------------------------------------------
-
-
-def _energy_choices(modes: Any, profiles: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    names = profile_names(profiles)
-    if not names:  # nothing to price: energy is not consulted at all
-        return (), ()
-    from neurosim.energy.modes import MODES
-
-    chosen = MODES if modes is None else ((modes,) if isinstance(modes, str) else tuple(modes))
-    for m in chosen:
-        if m not in MODES:
-            raise unknown_name("execution mode", str(m), MODES)
-    return tuple(chosen), names
-
-
-def _model_energy(label: str, layers: Sequence[LayerProfile], modes: Sequence[str],
-                  profiles: Sequence[str]) -> tuple[dict[str, Any], ...]:
-    """Energy of the profiled projections per (mode, profile), summed over layers, in J.
-
-    Each layer is priced by :func:`neurosim.energy.modes.mode_energy` as a one-projection workload with the
-    layer's measured :class:`~neurosim.energy.workload.SpikeStatistics` (from its tally), per token, times
-    the layer's token count (all rows, sampled or not). Rows of one forward call share one weight
-    fetch from DRAM (``weight_reuse`` = rows per call). Only ``nn.Linear`` projections are priced:
-    attention score products, norms and skipped layers are not. A mode the profile cannot run, or
-    an action it has no figure for, gives None energies and the ``reason``; never 0.
-    """
-    if not profiles or not modes or not layers:
-        return ()
-    from neurosim.energy.modes import mode_energy
-    from neurosim.energy.profiles import get_profile
-    from neurosim.energy.workload import SpikeStatistics, Workload
-
-    work = [(lay, Workload.single(lay.in_features, lay.out_features, name=lay.name),
-             SpikeStatistics.from_tally(lay.tally), max(1.0, lay.tokens / lay.calls)) for lay in layers]
-    records = []
-    for pname in profiles:
-        prof = get_profile(pname)
-        for mode in modes:
-            parts = np.zeros(3)
-            reason = ""
-            for lay, wl, stats, reuse in work:
-                res = mode_energy(mode, wl, prof, stats, weight_reuse=reuse)
-                if res.breakdown is None:
-                    reason = res.reason
-                    break
-                br = res.breakdown
-                parts += np.array([br.compute_j, br.memory_j, br.static_j]) * lay.tokens
-            rec: dict[str, Any] = {"model": label, "mode": mode, "profile": pname}
-            if reason:
-                rec.update(compute_j=None, memory_j=None, static_j=None, total_j=None, reason=reason)
-            else:
-                rec.update(compute_j=float(parts[0]), memory_j=float(parts[1]),
-                           static_j=float(parts[2]), total_j=float(parts.sum()), reason="")
-            records.append(rec)
-    return tuple(records)
-
-
-# -- CLI helpers ------------------------------------------------------------------------------
-
-
-def load_factory(spec: str) -> tuple[Any, Any]:
-    """Import ``MODULE:FACTORY`` and call the factory.
-
-    Parameters
-    ----------
-    spec : str
-        ``"package.module:make_model"`` (an importable module) or ``"path/to/file.py:make_model"``.
-        The factory takes no arguments and returns a ``torch.nn.Module`` or a pair
-        ``(module, example_inputs)``.
-
-    Returns
-    -------
-    model : torch.nn.Module
-    example_inputs : object or None
-        What the factory returned beside the model (None when it returned the model alone).
-
-    Raises
-    ------
-    InputError
-        ``spec`` not of the form ``MODULE:FACTORY``, the factory not callable, or it returned
-        something that is not a Module.
-    NotFoundError
-        The module or file does not exist, or has no attribute ``FACTORY`` (lists what it has).
-    DependencyError
-        The module imports something that is not installed.
-    """
-    if not isinstance(spec, str) or spec.count(":") < 1:
-        raise InputError(f"'spec' must be 'MODULE:FACTORY', e.g. 'mypkg.models:make_net' (got {spec!r})")
-    mod_name, _, attr = spec.rpartition(":")
-    if not mod_name or not attr.isidentifier():
-        raise InputError(f"'spec' must be 'MODULE:FACTORY' with a Python name after ':' (got {spec!r})")
-    module = _import_spec_module(mod_name)
-    if not hasattr(module, attr):
-        known = [a for a in dir(module) if not a.startswith("_") and callable(getattr(module, a))]
-        raise unknown_name(f"factory in {mod_name!r}", attr, known)
-    factory = getattr(module, attr)
-    if not callable(factory):
-        raise InputError(f"{spec!r} must name a callable factory (got {type(factory).__name__})")
-    made = factory()
-    model, example = (made if isinstance(made, tuple) and len(made) == 2 else (made, None))
-    from neurosim.analysis._torch_hooks import require_torch
-
-    if not isinstance(model, require_torch().nn.Module):
-        msg = (f"factory {spec!r} must return a torch.nn.Module or (module, example_inputs) "
-               f"(got {type(made).__name__})")
-        raise InputError(msg)
-    return model, example
-
-
-def _import_spec_module(mod_name: str) -> Any:
-    if mod_name.endswith(".py"):
-        file = Path(mod_name)
-        if not file.is_file():
-            raise NotFoundError(f"model file {str(file)!r} does not exist")
-        mod_id = f"_neurosim_factory_{abs(hash(str(file.resolve())))}"
-        spec = importlib.util.spec_from_file_location(mod_id, file)
-        if spec is None or spec.loader is None:
-            raise InputError(f"cannot import {str(file)!r} as a Python module")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[mod_id] = module
-        try:
-            spec.loader.exec_module(module)
-        except ModuleNotFoundError as exc:
-            sys.modules.pop(mod_id, None)
-            raise DependencyError(f"{str(file)!r} imports {exc.name!r}, which is not installed") from exc
-        return module
-    try:
-        return importlib.import_module(mod_name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and (mod_name == exc.name or mod_name.startswith(exc.name + ".")):
-            msg = (f"module {mod_name!r} not found (is it on sys.path? run from its directory, or "
-                   "give a file path 'path/to/file.py:FACTORY')")
-            raise NotFoundError(msg) from exc
-        raise DependencyError(f"module {mod_name!r} imports {exc.name!r}, which is not installed") from exc
-
-
-def _hf_loader(path: Path) -> tuple[Any, Any]:
-    """Load tokenizer and model from a local HuggingFace directory, offline."""
-    try:
-        import transformers
-    except ImportError as exc:
-        raise DependencyError(f"profiling a HuggingFace directory needs transformers: {_HF_HINT}") from exc
-    config = transformers.AutoConfig.from_pretrained(path, local_files_only=True)
-    tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
-    archs = getattr(config, "architectures", None) or []
-    if any(a.endswith("ForCausalLM") for a in archs):
-        model = transformers.AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
-    else:
-        model = transformers.AutoModel.from_pretrained(path, local_files_only=True)
-    return model, tokenizer
-
-
-def profile_hf_directory(
-    path: str | Path,
-    *,
-    texts: Sequence[str] | None = None,
-    max_length: int = 64,
-    **kwargs: Any,
-) -> ModelProfile:
-    """Profile a local HuggingFace ``transformers`` model directory with :func:`profile_model`.
-
-    Parameters
-    ----------
-    path : str or Path
-        Directory with ``config.json``, the weights and the tokenizer files. Loaded offline
-        (``local_files_only=True``): ``*ForCausalLM`` architectures with ``AutoModelForCausalLM``
-        (output ``logits``), others with ``AutoModel`` (output ``last_hidden_state``).
-    texts : sequence of str, optional
-        Prompts to run (default :data:`SAMPLE_TEXTS`), padded to one batch; padding positions pass
-        through the projections too and are profiled with the real tokens.
-    max_length : int, default 64
-        Truncation length in tokens.
-    **kwargs
-        Passed to :func:`profile_model` (``k``, ``profiles``, ``max_tokens``, ...).
-
-    Returns
-    -------
-    ModelProfile
-        Labelled with the directory name.
-
-    Raises
-    ------
-    NotFoundError
-        ``path`` is not a directory or has no ``config.json``.
-    InputError
-        Empty ``texts`` or bad ``max_length``.
-    DependencyError
-        transformers (or torch) is not installed: ``pip install 'neurosim[hf]'``.
-    """
-    p = Path(path)
-    if not p.is_dir():
-        raise NotFoundError(f"HuggingFace model directory {str(p)!r} does not exist")
-    if not (p / "config.json").is_file():
-        raise NotFoundError(f"{str(p)!r} has no config.json; is it a HuggingFace model directory?")
-    texts = list(SAMPLE_TEXTS if texts is None else texts)
-    if not texts or not all(isinstance(t, str) and t for t in texts):
-        raise InputError(f"'texts' must be non-empty strings (got {texts!r})")
-    max_length = check_int(max_length, "max_length", minimum=1)
-    model, tokenizer = _hf_loader(p)
-    if getattr(tokenizer, "pad_token", None) is None and getattr(tokenizer, "eos_token", None):
-        tokenizer.pad_token = tokenizer.eos_token  # decoder tokenizers often lack one; batch needs it
-    enc = tokenizer(texts, return_tensors="pt", padding=True, truncation=True, max_length=max_length)
-    inputs = {key: enc[key] for key in ("input_ids", "attention_mask") if key in enc}
-    kwargs.setdefault("name", p.name)
-    return profile_model(model, inputs, **kwargs)

@@ -86,10 +86,32 @@ def _settings(args: argparse.Namespace) -> Any:
     )
 
 
-def _write(out: str, files: Any) -> Path:
+# Attributes of parsed arguments that name files or folders a job reads: the report folder may not be one
+# of them or hold one (the writer refuses). A new subcommand's input option belongs here too.
+_INPUT_ATTRS = ("checkpoint", "activations", "directory", "texts", "corpus", "nir", "file", "path", "factory_file")
+
+
+def _inputs(args: argparse.Namespace | None) -> list[str]:
+    found: list[str] = []
+    for name in _INPUT_ATTRS:
+        value = getattr(args, name, None) if args is not None else None
+        if isinstance(value, (str, Path)) and str(value):
+            found.append(str(value))
+        elif isinstance(value, (list, tuple)):
+            found.extend(str(v) for v in value if isinstance(v, (str, Path)) and str(v))
+    factory = getattr(args, "factory", None) if args is not None else None
+    if isinstance(factory, str) and ":" in factory:  # torch MODULE:FACTORY, MODULE may be a .py file
+        module = factory.rsplit(":", 1)[0]
+        if module.endswith(".py"):
+            found.append(module)
+    return found
+
+
+def _write(out: str, files: Any, *, args: argparse.Namespace | None = None) -> Path:
+    """Write the report folder; ``args`` supplies the run's input paths, which the folder may not hold."""
     from neurosim.reports.writer import write_report_folder
 
-    return write_report_folder(out, files)
+    return write_report_folder(out, files, inputs=_inputs(args))
 
 
 def run_default(args: argparse.Namespace) -> int:
@@ -111,7 +133,7 @@ def run_default(args: argparse.Namespace) -> int:
         files = report_files(result, args.format)
     finally:
         progress.close()
-    out = _write(args.out, files)
+    out = _write(args.out, files, args=args)
     print(format_summary(result))
     print(f"\nReport written to {out}/ ({len(files)} files)")
     return 0
@@ -170,7 +192,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     files.add_text("k_sweep.csv", frame.to_csv(index=False, float_format="%.10g"))
     files.add_json("k_sweep.json", frame.to_dict(orient="records"))
     files["k_sweep.png"] = png_bytes(plots.plot_k_sweep(frame).figure)
-    out = _write(args.out, files)
+    out = _write(args.out, files, args=args)
     print(f"\nWritten to {out}/")
     return 0
 
@@ -200,15 +222,16 @@ def run_raster(args: argparse.Namespace) -> int:
     files["raster_all_coders.png"] = png_bytes(plots.plot_coders(row))
     files.add_json("raster.json", {"source": source, "token": args.token, "k": settings.k,
                                    "coding": settings.coding, "counts": row.tolist()})
-    out = _write(args.out, files)
+    out = _write(args.out, files, args=args)
     print(f"Raster of {row.size} channels of token {args.token} ({source}) written to {out}/")
     return 0
 
 
 def run_energy(args: argparse.Namespace) -> int:
     from neurosim.energy.model_energy import energy_records
-    from neurosim.energy.workload import SpikeStatistics
-    from neurosim.models import analytical_counts, get_model_config
+    from neurosim.counts import analytical_counts
+    from neurosim.energy.workload import SpikeActivity
+    from neurosim.models import get_model_config
     from neurosim.reports.document import energy_table
     from neurosim.reports.pipeline import resolve_profiles
     from neurosim.reports.render import format_terminal_table
@@ -217,14 +240,14 @@ def run_energy(args: argparse.Namespace) -> int:
     config = get_model_config(args.model)
     profiles = resolve_profiles(_split(args.profiles))
     if args.stats == "paper":
-        stats = SpikeStatistics.paper()
+        stats = SpikeActivity.paper()
     else:
         from neurosim.analysis.calibration import calibrated_activations
         from neurosim.adaptive import spike_counts
         from neurosim.analysis.sparsity import silent_fraction, spikes_per_channel
 
         counts, _ = spike_counts(calibrated_activations(32, config.hidden, seed=args.seed))
-        stats = SpikeStatistics(spikes_per_channel(counts), silent_fraction(counts),
+        stats = SpikeActivity(spikes_per_channel(counts), silent_fraction(counts),
                                 source=f"calibrated synthetic activations, seed {args.seed}")
     model_counts = analytical_counts(config, context_length=args.context)
     records = energy_records([model_counts], profiles=list(profiles), stats=stats, context_length=args.context,
@@ -256,15 +279,34 @@ def run_energy(args: argparse.Namespace) -> int:
 def _profile_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     from neurosim.reports.pipeline import resolve_profiles
 
-    return {"k": args.k, "coding": args.coding, "profiles": resolve_profiles(_split(args.profiles)),
-            "spike_outputs": not args.no_spike_outputs, "max_tokens": args.max_tokens, "seed": args.seed}
+    # `torch` leaves unset ANN options as None (to refuse them for snntorch networks): the defaults apply here.
+    def given(name: str, default: Any) -> Any:
+        value = getattr(args, name, None)
+        return default if value is None else value
+
+    return {"k": given("k", 3.0), "coding": given("coding", "bidirectional"),
+            "profiles": resolve_profiles(_split(args.profiles)),
+            "spike_outputs": not given("no_spike_outputs", False), "max_tokens": given("max_tokens", 256),
+            "seed": given("seed", 0)}
+
+
+#: ANN-only options of `energy-report torch` (W8ASpike replaces nn.Linear inputs) and the snntorch-only ones.
+_ANN_ONLY = {"k": "--k", "coding": "--coding", "max_tokens": "--max-tokens", "seed": "--seed",
+             "no_spike_outputs": "--no-spike-outputs"}
+_SNN_ONLY = {"calling": "--calling", "num_steps": "--num-steps"}
+
+
+def _refuse(args: argparse.Namespace, options: dict[str, str], why: str) -> None:
+    given = [flag for attr, flag in options.items() if getattr(args, attr, None) not in (None, False)]
+    if given:
+        raise UsageError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply: {why}")
 
 
 def _write_profile(args: argparse.Namespace, profile: Any, title: str) -> int:
     from neurosim.reports.profile_report import format_profile, profile_report_files
 
     files = profile_report_files(profile, title=title, formats=args.format)
-    out = _write(args.out, files)
+    out = _write(args.out, files, args=args)
     print(format_profile(profile))
     print(f"\nReport written to {out}/ ({len(files)} files)")
     return 0
@@ -272,22 +314,27 @@ def _write_profile(args: argparse.Namespace, profile: Any, title: str) -> int:
 
 def run_torch(args: argparse.Namespace) -> int:
     from neurosim.analysis.snn_profile import contains_spiking_neurons, profile_snn
-    from neurosim.analysis.torch_profile import load_factory, profile_model
+    from neurosim.analysis.model_loading import load_factory
+    from neurosim.analysis.torch_profile import profile_model
 
     model, inputs = load_factory(args.factory)
     if inputs is None:
         raise InputError(f"factory {args.factory!r} returned no example inputs; make it return (model, inputs)")
     if contains_spiking_neurons(model):
+        _refuse(args, _ANN_ONLY, "the model is an snntorch network, profiled with its own spikes "
+                "(no W8ASpike coding, no random draws)")
         profiles = _split(args.profiles)
-        kwargs = {} if profiles is None else {"profiles": profiles}
-        profile = profile_snn(model, inputs, **kwargs)
+        kwargs: dict[str, Any] = {} if profiles is None else {"profiles": profiles}
+        profile = profile_snn(model, inputs, calling=getattr(args, "calling", None) or "auto",
+                              num_steps=getattr(args, "num_steps", None), **kwargs)
     else:
+        _refuse(args, _SNN_ONLY, "the model has no snntorch neurons (they are for snntorch networks)")
         profile = profile_model(model, inputs, **_profile_kwargs(args))
     return _write_profile(args, profile, f"neurosim profile: {args.factory}")
 
 
 def run_hf(args: argparse.Namespace) -> int:
-    from neurosim.analysis.torch_profile import profile_hf_directory
+    from neurosim.analysis.model_loading import profile_hf_directory
 
     profile = profile_hf_directory(args.directory, **_profile_kwargs(args))
     return _write_profile(args, profile, f"neurosim profile: {args.directory}")
@@ -309,4 +356,9 @@ def dispatch(command: str, args: argparse.Namespace) -> int:
     listed = _listing(args)
     if listed is not None:
         return listed
+    out = getattr(args, "out", None)
+    if isinstance(out, str):  # refuse an unsafe --out before any work; the writer checks again
+        from neurosim.reports.writer import check_output_path
+
+        check_output_path(out, inputs=_inputs(args))
     return _COMMANDS[command](args)

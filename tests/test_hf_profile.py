@@ -48,7 +48,7 @@ def hf_dirs(tmp_path: Path, monkeypatch) -> dict[str, Path]:
 
 
 def test_profile_encoder_and_decoder_directories(hf_dirs) -> None:
-    from neurosim.analysis.torch_profile import profile_hf_directory
+    from neurosim.analysis.model_loading import profile_hf_directory
 
     for name, n_linear in (("bert", 2 * 6 + 1), ("llama", 2 * 7 + 1)):  # per layer q k v o + ffn, + pooler/lm_head
         prof = profile_hf_directory(hf_dirs[name], profiles=("paper-45nm",), k=3.0)

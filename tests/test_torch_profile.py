@@ -15,6 +15,7 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 from neurosim.analysis import snn_profile as sp  # noqa: E402
+from neurosim.analysis import model_loading as ml  # noqa: E402
 from neurosim.analysis import torch_profile as tp  # noqa: E402
 from neurosim.adaptive import spike_counts  # noqa: E402
 from neurosim.exceptions import DependencyError, InputError, NotFoundError, ShapeError  # noqa: E402
@@ -320,7 +321,8 @@ def test_output_without_tensor() -> None:
 
 
 def test_import_does_not_import_torch() -> None:
-    code = ("import sys; import neurosim.analysis.torch_profile, neurosim.analysis.snn_profile, neurosim.analysis._torch_hooks; "
+    code = ("import sys; import neurosim.analysis.torch_profile, neurosim.analysis.model_loading, neurosim.analysis.pricing, "
+            "neurosim.analysis.snn_profile, neurosim.analysis._torch_hooks; "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -531,45 +533,45 @@ def test_load_factory(tmp_path: Path) -> None:
         "def bad():\n    return 42\n"
         "VALUE = 3\n"
     )
-    model, example = tp.load_factory(f"{f}:make")
+    model, example = ml.load_factory(f"{f}:make")
     assert isinstance(model, nn.Linear) and example.shape == (4, 3)
-    model, example = tp.load_factory(f"{f}:bare")
+    model, example = ml.load_factory(f"{f}:bare")
     assert example is None
-    model, _ = tp.load_factory("torch.nn:Identity")
+    model, _ = ml.load_factory("torch.nn:Identity")
     assert isinstance(model, nn.Identity)
     with pytest.raises(InputError, match="MODULE:FACTORY"):
-        tp.load_factory("no_colon_here")
+        ml.load_factory("no_colon_here")
     with pytest.raises(NotFoundError, match="not found"):
-        tp.load_factory("surely_not_a_module_xyz:make")
+        ml.load_factory("surely_not_a_module_xyz:make")
     with pytest.raises(NotFoundError, match="does not exist"):
-        tp.load_factory(f"{tmp_path / 'missing.py'}:make")
+        ml.load_factory(f"{tmp_path / 'missing.py'}:make")
     with pytest.raises(NotFoundError, match="did you mean 'make'"):
-        tp.load_factory(f"{f}:mkae")
+        ml.load_factory(f"{f}:mkae")
     with pytest.raises(InputError, match="callable"):
-        tp.load_factory(f"{f}:VALUE")
+        ml.load_factory(f"{f}:VALUE")
     with pytest.raises(InputError, match="must return a torch.nn.Module"):
-        tp.load_factory(f"{f}:bad")
+        ml.load_factory(f"{f}:bad")
 
 
 def test_load_factory_missing_dependency(tmp_path: Path) -> None:
     f = tmp_path / "needs_dep.py"
     f.write_text("import surely_missing_dependency_xyz\ndef make():\n    return None\n")
     with pytest.raises(DependencyError, match="surely_missing_dependency_xyz"):
-        tp.load_factory(f"{f}:make")
+        ml.load_factory(f"{f}:make")
 
 
 def test_hf_directory_checks(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match="does not exist"):
-        tp.profile_hf_directory(tmp_path / "nope")
+        ml.profile_hf_directory(tmp_path / "nope")
     with pytest.raises(NotFoundError, match="config.json"):
-        tp.profile_hf_directory(tmp_path)
+        ml.profile_hf_directory(tmp_path)
 
 
 def test_hf_missing_transformers_gives_install_hint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "config.json").write_text("{}")
     monkeypatch.setitem(sys.modules, "transformers", None)  # import now raises ImportError
     with pytest.raises(DependencyError, match=r"pip install 'neurosim\[hf\]'"):
-        tp.profile_hf_directory(tmp_path)
+        ml.profile_hf_directory(tmp_path)
 
 
 def test_hf_directory_with_mocked_loader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -590,14 +592,14 @@ def test_hf_directory_with_mocked_loader(tmp_path: Path, monkeypatch: pytest.Mon
             return {"input_ids": torch.tensor(pad), "attention_mask": torch.tensor(mask)}
 
     tok = Tok()
-    monkeypatch.setattr(tp, "_hf_loader", lambda p: (MaskedDecoder(decoder), tok))
-    prof = tp.profile_hf_directory(tmp_path, max_length=9, profiles=(), modes=())
+    monkeypatch.setattr(ml, "load_hf_directory", lambda p: (MaskedDecoder(decoder), tok))
+    prof = ml.profile_hf_directory(tmp_path, max_length=9, profiles=(), modes=())
     assert prof.model == tmp_path.name
     assert tok.pad_token == "</s>"
-    assert prof.layers[0].tokens == len(tp.SAMPLE_TEXTS) * 9
+    assert prof.layers[0].tokens == len(ml.SAMPLE_TEXTS) * 9
     assert prof.fidelity["cosine_similarity"] > 0.9
     with pytest.raises(InputError, match="'texts'"):
-        tp.profile_hf_directory(tmp_path, texts=[])
+        ml.profile_hf_directory(tmp_path, texts=[])
 
 
 class MaskedDecoder(nn.Module):
