@@ -171,107 +171,72 @@ def contains_spiking_neurons(model: Any) -> bool:
     return any(isinstance(m, snntorch.SpikingNeuron) for m in model.modules())
 
 
-def profile_snn(
-    model: Any,
-    inputs: Any,
-    *,
-    profiles: Sequence[str] | str = ("loihi", "speck", "paper-45nm"),
-    num_steps: int | None = None,
-    calling: str = "step",
-    name: str | None = None,
-) -> SNNProfile:
-    """Record an snntorch network's spikes over time and count the operations they drive.
+#: Dimensions of one sample's tensor for each connection layer type (more dims = a batch axis in front).
+_UNBATCHED_DIMS = {"Linear": 1, "Conv1d": 2, "Conv2d": 3}
 
-    Supported calling conventions (``calling``):
 
-    ``"step"`` (default)
-        ``model(x_t)`` computes one time step; neurons keep their state between calls (snntorch
-        keeps it in the neuron module whether or not ``init_hidden=True``). The state is reset to
-        empty before step 0 (per instance, not the process-wide ``snntorch.utils.reset``) and
-        restored to what it was afterwards. With ``num_steps=None``, ``inputs`` is ``[T, batch,
-        ...]`` and step t gets ``inputs[t]``; with ``num_steps=T``, ``inputs`` is one static
-        ``[batch, ...]`` tensor fed at every step (direct/current coding).
-    ``"sequence"``
-        ``model(inputs)`` runs all steps itself (the snntorch tutorials' loop inside ``forward``);
-        each neuron call is one step, and ``inputs`` is passed as is (``num_steps`` must be None).
+def _unbatched_out(module: Any) -> tuple[int, int] | None:
+    """(dims of one sample's output, features of that output's feature axis) of a connection layer."""
+    kind = type(module).__name__
+    if kind == "Linear":
+        return 1, int(module.out_features)
+    if kind in ("Conv1d", "Conv2d"):
+        return _UNBATCHED_DIMS[kind], int(module.out_channels)
+    return None
 
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Holding at least one snntorch ``SpikingNeuron`` (Leaky, Synaptic, Alpha, RLeaky, ...).
-    inputs : torch.Tensor
-        See above; the batch axis is the first axis of one step's input.
-    profiles : str or sequence of str
-        Hardware profiles of :mod:`neurosim.energy.profiles` with per-synop and per-neuron-update energies.
-    num_steps : int, optional
-        Number of steps for a static input (``calling="step"`` only).
-    calling : {"step", "sequence"}
-    name : str, optional
-        Label in the result (default: the class name).
 
-    Returns
-    -------
-    SNNProfile
-        Neuron firing rates per step and per window, connection-layer counts, NeuroBench per-sample
-        counts, energy per profile: spiking-input connections as synops x E_synop, dense-input
-        connections (the first layer) as Effective_MACs x E_MAC, neuron updates x E_update.
+class _Recording:
+    """What the hooks saw during one run: spikes per neuron layer, counts per connection layer."""
 
-    Raises
-    ------
-    InputError
-        No spiking neurons, bad ``calling``/``num_steps``, inputs not a tensor.
-    NotFoundError
-        Unknown profile.
-    DependencyError
-        torch or snntorch is not installed.
-    """
-    torch = check_model(model)
+    def __init__(self, names: Sequence[str]) -> None:
+        self.spikes: dict[str, list[Any]] = {n: [] for n in names}
+        self.conn: dict[str, dict[str, Any]] = {}
+        self.feeder: dict[str, Any] = {}
+        self.first_input_dims: tuple[Any, int] | None = None  # (first connection layer, dims of its input)
+        self.last_conn: Any = None
+
+    def calls_per_model_call(self) -> int:
+        return max((len(v) for v in self.spikes.values()), default=0)
+
+
+def _record(model: Any, inputs: Any, neurons: list[tuple[str, Any]], *, calling: str,
+            num_steps: int | None, torch: Any) -> _Recording:
+    """Run ``model`` with hooks, in the given calling style; the model is restored afterwards."""
     from neurosim.analysis._torch_hooks import (
         call_model,
         connection_counts,
         guarded,
         is_spiking_tensor,
         reset_neuron_state,
-        skipped_modules,
-        spiking_neurons,
     )
 
-    neurons = spiking_neurons(model)
-    if not neurons:
-        raise InputError("'model' holds no snntorch SpikingNeuron layer; use profile_model for ANNs")
-    if calling not in ("step", "sequence"):
-        raise InputError(f"'calling' must be 'step' or 'sequence' (got {calling!r})")
-    if not isinstance(inputs, torch.Tensor):
-        raise InputError(f"'inputs' must be a torch.Tensor (got {type(inputs).__name__})")
-    num_steps = check_int(num_steps, "num_steps", minimum=1, allow_none=True)
-    if calling == "sequence" and num_steps is not None:
-        raise InputError("'num_steps' applies to calling='step' only (got calling='sequence')")
-    if calling == "step" and num_steps is None and inputs.dim() < 2:
-        raise ShapeError(f"'inputs' must be [T, batch, ...] (got shape {tuple(inputs.shape)})")
-    energy_profiles = profile_names(profiles)
     conn_types = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d)
     names = {m: n or "<root>" for n, m in model.named_modules()}
-    spk_rec: dict[str, list[Any]] = {n: [] for n, _ in neurons}
-    conn: dict[str, dict[str, Any]] = {}
+    rec = _Recording([n for n, _ in neurons])
 
     def neuron_hook(module: Any, args: tuple[Any, ...], output: Any) -> None:
         spk = output[0] if isinstance(output, tuple) else output
-        spk_rec[names[module]].append(spk.detach().to("cpu", torch.float64))
+        name = names[module]
+        rec.spikes[name].append(spk.detach().to("cpu", torch.float64))
+        rec.feeder.setdefault(name, rec.last_conn)
 
     def conn_hook(module: Any, args: tuple[Any, ...]) -> None:
         x = args[0]
+        rec.last_conn = module
+        if rec.first_input_dims is None:
+            rec.first_input_dims = (module, int(x.dim()))
         dense, eff, syn, ev = connection_counts(module, x)
-        rec = conn.setdefault(names[module], {
+        r = rec.conn.setdefault(names[module], {
             "kind": type(module).__name__, "calls": 0, "spiking_calls": 0, "input_events": 0,
             "dense": 0, "effective_macs": 0, "effective_acs": 0, "synops": 0,
         })
         spiking = is_spiking_tensor(x)
-        rec["calls"] += 1
-        rec["spiking_calls"] += int(spiking)
-        rec["input_events"] += ev
-        rec["dense"] += dense
-        rec["effective_acs" if spiking else "effective_macs"] += eff
-        rec["synops"] += syn if spiking else 0
+        r["calls"] += 1
+        r["spiking_calls"] += int(spiking)
+        r["input_events"] += ev
+        r["dense"] += dense
+        r["effective_acs" if spiking else "effective_macs"] += eff
+        r["synops"] += syn if spiking else 0
 
     saved = {(n, b): m._buffers[b] for n, m in neurons for b in m._non_persistent_buffers_set}
     try:
@@ -292,17 +257,153 @@ def profile_snn(
         mods = dict(neurons)
         for (n, b), v in saved.items():
             mods[n]._buffers[b] = v
+    return rec
+
+
+def _first_layer_unbatched(rec: _Recording, *, per_step_drop: int) -> str | None:
+    """Why the first connection layer's per-step input has no batch axis, or None when it has one."""
+    if rec.first_input_dims is None:
+        return None
+    module, dims = rec.first_input_dims
+    want = _UNBATCHED_DIMS.get(type(module).__name__)
+    if want is None or dims - per_step_drop > want:
+        return None
+    return f"{type(module).__name__} expects {want}-D samples"
+
+
+def profile_snn(
+    model: Any,
+    inputs: Any,
+    *,
+    profiles: Sequence[Any] | str = ("loihi", "speck", "paper-45nm"),
+    num_steps: int | None = None,
+    calling: str = "auto",
+    name: str | None = None,
+) -> SNNProfile:
+    """Record an snntorch network's spikes over time and count the operations they drive.
+
+    Supported calling conventions (``calling``):
+
+    ``"auto"`` (default)
+        Decided from what the hooks see: ``model(inputs)`` is called once; if a neuron layer fires
+        more than once in that call, the time loop is inside ``forward`` ("sequence", and that call
+        is the profiled run); if each neuron layer fires once, the model computes one step per call
+        ("step"). When that leaves the time axis ambiguous (one step per call, but ``inputs`` has no
+        axis left for T in front of the batch, e.g. ``[batch, features]``), :class:`InputError` asks
+        for ``num_steps`` or ``calling``. With ``num_steps`` given, "step" is used.
+    ``"step"``
+        ``model(x_t)`` computes one time step; neurons keep their state between calls (snntorch
+        keeps it in the neuron module whether or not ``init_hidden=True``). The state is reset to
+        empty before step 0 (per instance, not the process-wide ``snntorch.utils.reset``) and
+        restored to what it was afterwards. With ``num_steps=None``, ``inputs`` is ``[T, batch,
+        ...]`` and step t gets ``inputs[t]``; with ``num_steps=T``, ``inputs`` is one static
+        ``[batch, ...]`` tensor fed at every step (direct/current coding).
+    ``"sequence"``
+        ``model(inputs)`` runs all steps itself (the snntorch tutorials' loop inside ``forward``,
+        input ``[batch, features]``); each neuron call is one step, and ``inputs`` is passed as is
+        (``num_steps`` must be None).
+
+    The batch axis of each neuron layer's spikes is found from the layer that feeds it: a neuron
+    after ``nn.Linear(784, 256)`` has 256 neurons per sample, whatever the batch size.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Holding at least one snntorch ``SpikingNeuron`` (Leaky, Synaptic, Alpha, RLeaky, ...).
+    inputs : torch.Tensor
+        See above; the batch axis is the first axis of one step's input.
+    profiles : str or sequence of str or HardwareProfile
+        Hardware profiles (names or loaded :class:`~neurosim.energy.profiles.HardwareProfile`
+        objects, e.g. from ``load_profile``) with per-synop and per-neuron-update energies.
+    num_steps : int, optional
+        Number of steps for a static input (``calling="step"`` or ``"auto"``).
+    calling : {"auto", "step", "sequence"}
+    name : str, optional
+        Label in the result (default: the class name).
+
+    Returns
+    -------
+    SNNProfile
+        Neuron firing rates per step and per window, connection-layer counts, NeuroBench per-sample
+        counts, energy per profile: spiking-input connections as synops x E_synop, dense-input
+        connections (the first layer) as Effective_MACs x E_MAC, neuron updates x E_update.
+        ``settings["calling"]`` is the style used, ``settings["calling_detected"]`` whether it was
+        detected.
+
+    Raises
+    ------
+    InputError
+        No spiking neurons, bad ``calling``/``num_steps``, inputs not a tensor, or an ambiguous time
+        axis under ``calling="auto"``.
+    NotFoundError
+        Unknown profile.
+    DependencyError
+        torch or snntorch is not installed.
+    """
+    torch = check_model(model)
+    from neurosim.analysis._torch_hooks import skipped_modules, spiking_neurons
+
+    neurons = spiking_neurons(model)
+    if not neurons:
+        raise InputError("'model' holds no snntorch SpikingNeuron layer; use profile_model for ANNs")
+    if calling not in ("auto", "step", "sequence"):
+        raise InputError(f"'calling' must be 'auto', 'step' or 'sequence' (got {calling!r})")
+    if not isinstance(inputs, torch.Tensor):
+        raise InputError(f"'inputs' must be a torch.Tensor (got {type(inputs).__name__})")
+    num_steps = check_int(num_steps, "num_steps", minimum=1, allow_none=True)
+    if calling == "sequence" and num_steps is not None:
+        raise InputError("'num_steps' applies to calling='step' only: a model with its time loop inside "
+                         "forward sets its own number of steps (got calling='sequence')")
+    if calling in ("step", "auto") and num_steps is None and inputs.dim() < 2:
+        raise ShapeError(f"'inputs' must be [T, batch, ...] (one step per call) or [batch, ...] (time loop "
+                         f"inside forward) (got shape {tuple(inputs.shape)})")
+    energy_profiles = profile_names(profiles)
+    detected = calling == "auto"
+    rec: _Recording | None = None
+    if calling == "auto" and num_steps is not None:
+        calling = "step"
+    elif calling == "auto":
+        try:
+            probe = _record(model, inputs, neurons, calling="sequence", num_steps=None, torch=torch)
+        except Exception:  # noqa: BLE001 - a step-style model may reject the whole [T, ...] tensor
+            probe = None
+        if probe is not None and probe.calls_per_model_call() > 1:
+            calling, rec = "sequence", probe
+        else:
+            calling = "step"
+            why = None if probe is None else _first_layer_unbatched(probe, per_step_drop=1)
+            if why is not None:
+                raise InputError(
+                    f"cannot tell the time axis: the model computes one time step per call (each neuron "
+                    f"layer fired once per forward), but inputs of shape {tuple(inputs.shape)} leave no "
+                    f"batch axis after taking T from axis 0 ({why}). Give inputs "
+                    "[T, batch, ...], or num_steps=T to feed this input at every step "
+                    "(CLI: --num-steps T), or calling='sequence' (CLI: --calling sequence)")
+    if rec is None:
+        rec = _record(model, inputs, neurons, calling=calling, num_steps=num_steps, torch=torch)
+        steps = num_steps if num_steps is not None else int(inputs.shape[0])
+        if calling == "step" and rec.calls_per_model_call() > steps:
+            raise InputError(
+                f"calling='step' but a neuron layer fired {rec.calls_per_model_call()} times in {steps} calls: "
+                "the time loop is inside forward; use calling='sequence' (CLI: --calling sequence) or 'auto'")
 
     neuron_profiles = []
     total_el = nonzero_el = 0
     batch = time_steps = 0
     for n, m in neurons:
-        rec = spk_rec[n]
-        if not rec:
+        steps = rec.spikes[n]
+        if not steps:
             continue
-        s = torch.stack(rec)  # [T, batch, ...]
-        t_steps, b = int(s.shape[0]), int(s.shape[1]) if s.dim() > 1 else 1
+        s = torch.stack(steps)  # [T, (batch,) ...]
+        t_steps = int(s.shape[0])
+        feeder = _unbatched_out(rec.feeder[n]) if rec.feeder.get(n) is not None else None
+        sample_dims = feeder[0] if feeder is not None else 1
+        # A batch axis exists only when one step's spikes have more axes than one sample has.
+        b = int(s.shape[1]) if s.dim() - 1 > sample_dims else 1
         per_sample = int(s[0].numel() // b)
+        if feeder is not None and per_sample % feeder[1]:
+            raise ShapeError(f"neuron layer {n!r} holds {per_sample} values per sample, not a multiple of the "
+                             f"{feeder[1]} features of the layer feeding it; pass calling= explicitly")
         spikes = float(s.abs().sum().item())
         fired = (s != 0).any(dim=0).reshape(-1)
         total_el += s.numel()
@@ -315,6 +416,7 @@ def profile_snn(
             silent_fraction=float(1.0 - fired.to(torch.float64).mean().item()),
             neuron_updates=denom,
         ))
+    conn_types = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d)
     synapses = tuple(
         SynapseLayerProfile(
             name=n, kind=r["kind"],
@@ -323,7 +425,7 @@ def profile_snn(
             calls=r["calls"], input_events=r["input_events"], dense=r["dense"],
             effective_macs=r["effective_macs"], effective_acs=r["effective_acs"], synops=r["synops"],
         )
-        for n, r in conn.items()
+        for n, r in rec.conn.items()
     )
     b = max(batch, 1)
     neurobench = {
@@ -341,7 +443,8 @@ def profile_snn(
     return SNNProfile(
         model=label, time_steps=time_steps, batch=batch, neurons=tuple(neuron_profiles),
         synapses=synapses, neurobench=neurobench, energy=energy, skipped=skipped,
-        settings={"calling": calling, "num_steps": num_steps, "profiles": list(energy_profiles)},
+        settings={"calling": calling, "calling_detected": detected, "num_steps": num_steps,
+                  "input_shape": list(inputs.shape), "profiles": [getattr(p, "name", p) for p in energy_profiles]},
     )
 
 

@@ -203,14 +203,27 @@ def _build_parsers() -> dict[str, argparse.ArgumentParser]:
                                     ("hf", "directory", "local HuggingFace model directory")):
         p = argparse.ArgumentParser(prog=f"{PROG} {name}", description=_SUBCOMMANDS[name])
         p.add_argument(positional, help=help_)
-        p.add_argument("--k", type=_positive_float, default=3.0, help="adaptive threshold divisor (default 3)")
-        p.add_argument("--coding", default="bidirectional", help="spike coder (default bidirectional)")
+        ann = " (ANN only)" if name == "torch" else ""
+        p.add_argument("--k", type=_positive_float, default=3.0, help=f"adaptive threshold divisor (default 3){ann}")
+        p.add_argument("--coding", default="bidirectional", help=f"spike coder (default bidirectional){ann}")
         p.add_argument("--profiles", default="all", help="comma-separated profile names or 'all'")
         p.add_argument("--max-tokens", type=_positive_int, default=256,
-                       help="rows per layer simulated spike by spike (default 256)")
+                       help=f"rows per layer simulated spike by spike (default 256){ann}")
         p.add_argument("--no-spike-outputs", action="store_true",
-                       help="do not feed spiked projection outputs forward (no fidelity measurement)")
+                       help=f"do not feed spiked projection outputs forward (no fidelity measurement){ann}")
         add_seed(p)
+        if name == "torch":
+            t = p.add_argument_group("snntorch networks (options above marked ANN-only are refused for them)")
+            t.add_argument("--calling", choices=("auto", "sequence", "step"), default=None,
+                           help="how the network takes time: sequence = the time loop is inside forward and "
+                                "inputs are [batch, ...] (snntorch tutorials); step = one call per time step, "
+                                "inputs [T, batch, ...] (or [batch, ...] with --num-steps); auto (default) "
+                                "detects it from the shapes the hooks see and asks when it cannot tell")
+            t.add_argument("--num-steps", type=_positive_int, default=None, metavar="T",
+                           help="step-style network: feed the example input at each of T steps")
+            # None = not given: --k, --coding, --max-tokens, --seed and --no-spike-outputs apply to ANNs only,
+            # and an snntorch network refuses them instead of accepting them silently (defaults in the job).
+            p.set_defaults(k=None, coding=None, max_tokens=None, seed=None, no_spike_outputs=None)
         add_report_output(p)
         add_debug(p)
         parsers[name] = p
