@@ -2,7 +2,7 @@
 
 Every published figure the audit uses is data in :data:`REPORT_FIGURES` (value in SI units, with the
 section or table it comes from); energy per operation comes from the ``horowitz-45nm`` table of the
-energy package, model sizes from :mod:`neurosim.models`. Nothing here is an expected output: each
+energy package, model sizes from :mod:`neurosim.counts`. Nothing here is an expected output: each
 :class:`Claim` holds the figure as published, our recomputation, and a status:
 
 ``reproduced``
@@ -408,7 +408,8 @@ def _ttft_claims() -> list[Claim]:
 
 
 def _c550_claim() -> Claim:
-    from neurosim.models import analytical_counts, get_model_config
+    from neurosim.counts import analytical_counts
+    from neurosim.models import get_model_config
 
     f = REPORT_FIGURES
     cfg = get_model_config("spikingbrain-7b")

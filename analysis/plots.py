@@ -352,7 +352,7 @@ def plot_prefill(ax: Axes | None = None, *, lengths: Sequence[int] | None = None
 
     Measured points (markers) for SpikingBrain-7B and Qwen2.5-7B; the affine and power-law baseline fits
     of :mod:`neurosim.analysis.ttft` extended to 4M (lines); on the right axis, analytical prefill FLOPs per GPU
-    (:func:`neurosim.models.prefill_flops` divided by the table's GPU count) for both models (dotted).
+    (:func:`neurosim.counts.prefill_flops` divided by the table's GPU count) for both models (dotted).
 
     Parameters
     ----------
@@ -368,7 +368,8 @@ def plot_prefill(ax: Axes | None = None, *, lengths: Sequence[int] | None = None
         The TTFT axes (the FLOP axis is its ``twinx``).
     """
     from neurosim.analysis.ttft import TABLE_7, fit_baseline
-    from neurosim.models import get_model_config, prefill_flops
+    from neurosim.counts import prefill_flops
+    from neurosim.models import get_model_config
 
     if ax is None:
         ax = new_axes((7.2, 4.6))

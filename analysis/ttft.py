@@ -146,10 +146,11 @@ def prefill_flop_ratio(context_length: int, *, baseline: str = "qwen2.5-7b",
                        model: str = "spikingbrain-7b") -> float:
     """Ratio of analytical prefill FLOPs, baseline over model, at ``context_length`` tokens.
 
-    Uses :func:`neurosim.models.prefill_flops` (projections plus attention, summed over prompt
+    Uses :func:`neurosim.counts.prefill_flops` (projections plus attention, summed over prompt
     positions). This is a work ratio, not a time ratio: it ignores communication and memory time.
     """
-    from neurosim.models import get_model_config, prefill_flops
+    from neurosim.counts import prefill_flops
+    from neurosim.models import get_model_config
 
     return float(
         prefill_flops(get_model_config(baseline), context_length)

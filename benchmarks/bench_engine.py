@@ -158,7 +158,7 @@ def measure_projection(qw, w32, x: np.ndarray, *, k: float, coding: str, repeats
 
 _LAYER_SCRIPT = """
 import json, sys
-from neurosim.layers.benchmark import run_decoder_layer_benchmark
+from benchmarks.layer_harness import run_decoder_layer_benchmark
 r = run_decoder_layer_benchmark(sys.argv[1], tokens=int(sys.argv[2]), k=float(sys.argv[3]), coding=sys.argv[4],
                                 seed=int(sys.argv[5]), trace_memory=False)
 print(json.dumps({"layer": r.layer, "run_s": r.run_s, "setup_s": r.setup_s, "max_rss_bytes": r.max_rss_bytes,
@@ -169,7 +169,7 @@ print(json.dumps({"layer": r.layer, "run_s": r.run_s, "setup_s": r.setup_s, "max
 def measure_layer(args: argparse.Namespace) -> tuple[float | None, float | None, str]:
     """Whole-decoder-layer timing: returns (seconds, peak GB, note).
 
-    Each layer type runs ``neurosim.layers.benchmark.run_decoder_layer_benchmark`` (one SpikingBrain-7B
+    Each layer type runs ``benchmarks/layer_harness.py`` (``run_decoder_layer_benchmark``: one SpikingBrain-7B
     decoder layer of real size, random INT8 weights, spiking path, event engine) in a fresh Python
     process, so its peak resident memory (``ru_maxrss``) is the layer's own: weights, activations and
     the interpreter, not this script's dense baseline. Seconds are the timed forward of the slowest

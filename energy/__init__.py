@@ -14,6 +14,7 @@ _EXPORTS = {
     "ACTIONS": "neurosim.energy.actions",
     "ActionCosts": "neurosim.energy.actions",
     "ActionCounts": "neurosim.energy.actions",
+    "CitedValue": "neurosim.energy.cited",
     "EnergyBreakdown": "neurosim.energy.actions",
     "EnergyTable": "neurosim.energy.tables",
     "HardwareProfile": "neurosim.energy.profiles",
@@ -22,10 +23,7 @@ _EXPORTS = {
     "NeuroBenchCounts": "neurosim.energy.neurobench",
     "OperationComparison": "neurosim.energy.neurobench",
     "PaperClaims": "neurosim.energy.paper",
-    "Param": "neurosim.energy.profiles",
-    "ProjectionShape": "neurosim.energy.workload",
-    "SpikeStatistics": "neurosim.energy.workload",
-    "TableEntry": "neurosim.energy.tables",
+    "SpikeActivity": "neurosim.energy.workload",
     "Workload": "neurosim.energy.workload",
     "compare_operations": "neurosim.energy.neurobench",
     "energy_frame": "neurosim.energy.model_energy",
@@ -61,15 +59,17 @@ if TYPE_CHECKING:  # static checkers see the real imports
         neurobench_from_tally,
     )
     from neurosim.energy.paper import PaperClaims, paper_claims
-    from neurosim.energy.profiles import HardwareProfile, Param, get_profile, list_profiles, load_profile
-    from neurosim.energy.tables import EnergyTable, TableEntry, get_table, list_tables, load_table
-    from neurosim.energy.workload import ProjectionShape, SpikeStatistics, Workload
+    from neurosim.energy.cited import CitedValue
+    from neurosim.energy.profiles import HardwareProfile, get_profile, list_profiles, load_profile
+    from neurosim.energy.tables import EnergyTable, get_table, list_tables, load_table
+    from neurosim.energy.workload import SpikeActivity, Workload
 
 __all__ = [
     "ACTIONS",
     "MODES",
     "ActionCosts",
     "ActionCounts",
+    "CitedValue",
     "EnergyBreakdown",
     "EnergyTable",
     "HardwareProfile",
@@ -77,10 +77,7 @@ __all__ = [
     "NeuroBenchCounts",
     "OperationComparison",
     "PaperClaims",
-    "Param",
-    "ProjectionShape",
-    "SpikeStatistics",
-    "TableEntry",
+    "SpikeActivity",
     "Workload",
     "compare_operations",
     "energy_frame",

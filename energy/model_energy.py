@@ -1,8 +1,8 @@
 """Per-token energy of a whole model, per execution mode and hardware profile.
 
-The model side comes from :func:`neurosim.models.analytical_counts` (projection shapes and attention
-MACs at a context length); the activity side from :class:`~neurosim.energy.workload.SpikeStatistics`, measured
-(``SpikeStatistics.from_tally``) or stated (``SpikeStatistics.paper()``). Each (mode, profile) pair gives
+The model side comes from :func:`neurosim.counts.analytical_counts` (projection shapes and attention
+MACs at a context length); the activity side from :class:`~neurosim.energy.workload.SpikeActivity`, measured
+(``SpikeActivity.from_tally``) or stated (``SpikeActivity.paper()``). Each (mode, profile) pair gives
 compute, memory and static energy per token and the ratio to the FP16 dense baseline, taken on the same
 profile when it runs FP16, else on ``baseline_profile`` (the 45 nm table by default); the ``baseline``
 column says which. Pairs that cannot run are left out of the rows and listed with their reason.
@@ -21,10 +21,12 @@ from typing import Any
 
 import pandas as pd
 
+from neurosim.counts import ModelCounts, analytical_counts
 from neurosim.energy.modes import MODES, ModeResult, Scope, mode_energy
 from neurosim.energy.profiles import HardwareProfile, get_profile, list_profiles
-from neurosim.energy.workload import SpikeStatistics, Workload
+from neurosim.energy.workload import SpikeActivity, Workload
 from neurosim.exceptions import InputError
+from neurosim.models import ModelConfig, get_model_config
 
 __all__ = [
     "DEFAULT_CONTEXT_LENGTH",
@@ -48,13 +50,11 @@ def model_workload(model: Any, *, context_length: int = DEFAULT_CONTEXT_LENGTH) 
     """Per-token :class:`Workload` of a model name, a ``ModelConfig``, ``ModelCounts`` or a Workload."""
     if isinstance(model, Workload):
         return model
-    from neurosim import models  # the model catalogue is a sibling package; no energy import back
-
     if isinstance(model, str):
-        model = models.get_model_config(model)
-    if isinstance(model, models.ModelConfig):
-        model = models.analytical_counts(model, context_length=context_length)
-    if not isinstance(model, models.ModelCounts):
+        model = get_model_config(model)
+    if isinstance(model, ModelConfig):
+        model = analytical_counts(model, context_length=context_length)
+    if not isinstance(model, ModelCounts):
         raise InputError(f"'model' must be a model name, ModelConfig, ModelCounts or Workload "
                          f"(got {type(model).__name__}); see neurosim.models.list_models()")
     return Workload.from_model_counts(model)
@@ -65,7 +65,7 @@ def _profile(p: str | HardwareProfile) -> HardwareProfile:
 
 
 def model_energy(model: Any, *, mode: str, profile: str | HardwareProfile,
-                 stats: SpikeStatistics | None = None, context_length: int = DEFAULT_CONTEXT_LENGTH,
+                 stats: SpikeActivity | None = None, context_length: int = DEFAULT_CONTEXT_LENGTH,
                  block_size: int = 1, weight_reuse: float = 1.0, scope: Scope = "all",
                  shift_energy: float | None = None, event_overhead: float | None = None) -> ModeResult:
     """Per-token energy of ``model`` in ``mode`` on ``profile``.
@@ -76,7 +76,7 @@ def model_energy(model: Any, *, mode: str, profile: str | HardwareProfile,
     mode : str
         One of :data:`neurosim.energy.modes.MODES`.
     profile : str or HardwareProfile
-    stats : SpikeStatistics, optional
+    stats : SpikeActivity, optional
         Default: the report's stated statistics.
     context_length : int
         Tokens of context (sets the attention MACs and state read per token).
@@ -96,7 +96,7 @@ def model_energy(model: Any, *, mode: str, profile: str | HardwareProfile,
 
 def energy_records(models: str | Iterable[Any] = "spikingbrain-7b", *,
                    modes: Sequence[str] = MODES, profiles: Sequence[str | HardwareProfile] | None = None,
-                   stats: SpikeStatistics | None = None, context_length: int = DEFAULT_CONTEXT_LENGTH,
+                   stats: SpikeActivity | None = None, context_length: int = DEFAULT_CONTEXT_LENGTH,
                    block_size: int = 1, weight_reuse: float = 1.0, scope: Scope = "all",
                    baseline_profile: str = "paper-45nm", shift_energy: float | None = None,
                    event_overhead: float | None = None) -> dict[str, Any]:
@@ -111,7 +111,7 @@ def energy_records(models: str | Iterable[Any] = "spikingbrain-7b", *,
     """
     if isinstance(models, str) or not isinstance(models, Iterable):
         models = [models]
-    stats = SpikeStatistics.paper() if stats is None else stats
+    stats = SpikeActivity.paper() if stats is None else stats
     plist = [_profile(p) for p in (list_profiles() if profiles is None else profiles)]
     kw = dict(block_size=block_size, weight_reuse=weight_reuse, scope=scope,
               shift_energy=shift_energy, event_overhead=event_overhead)

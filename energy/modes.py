@@ -33,7 +33,7 @@ from typing import Literal
 
 from neurosim.energy.actions import ActionCounts, EnergyBreakdown, evaluate, missing_costs
 from neurosim.energy.profiles import _MODES, HardwareProfile
-from neurosim.energy.workload import SpikeStatistics, Workload
+from neurosim.energy.workload import SpikeActivity, Workload
 from neurosim.exceptions import InputError, unknown_name
 
 __all__ = [
@@ -51,7 +51,7 @@ if MODES != _MODES:  # pragma: no cover - guards the copy in profiles.py
 
 #: Bytes per stored weight in each mode.
 BYTES_PER_WEIGHT: dict[str, int] = {"fp16-dense": 2, "int8-dense": 1, "w8aspike-gpu": 1, "w8aspike-event": 1}
-# Attention state is stored bf16 (neurosim.models); int8 modes are assumed to keep it in 8 bits.
+# Attention state is stored bf16 (neurosim.counts); int8 modes are assumed to keep it in 8 bits.
 _STATE_SCALE = {"fp16-dense": 1.0, "int8-dense": 0.5, "w8aspike-gpu": 0.5, "w8aspike-event": 0.5}
 
 Scope = Literal["all", "spiked"]
@@ -71,7 +71,7 @@ def _check_reuse(weight_reuse: float) -> float:
     return float(weight_reuse)
 
 
-def mode_counts(mode: str, workload: Workload, stats: SpikeStatistics | None = None, *,
+def mode_counts(mode: str, workload: Workload, stats: SpikeActivity | None = None, *,
                 block_size: int = 1, weight_reuse: float = 1.0, scope: Scope = "all") -> ActionCounts:
     """Per-token action counts of ``workload`` executed in ``mode``.
 
@@ -81,8 +81,8 @@ def mode_counts(mode: str, workload: Workload, stats: SpikeStatistics | None = N
         One of :data:`MODES`.
     workload : Workload
         Per-token projections, attention MACs and state bytes.
-    stats : SpikeStatistics, optional
-        Spike activity; required by the spike modes (default: :meth:`SpikeStatistics.paper`).
+    stats : SpikeActivity, optional
+        Spike activity; required by the spike modes (default: :meth:`SpikeActivity.paper`).
     block_size : int, keyword-only
         Weight-fetch granularity in input channels for event-driven skipping (1 = per channel).
     weight_reuse : float, keyword-only
@@ -102,9 +102,9 @@ def mode_counts(mode: str, workload: Workload, stats: SpikeStatistics | None = N
     if scope not in ("all", "spiked"):
         raise InputError(f"'scope' must be 'all' or 'spiked' (got {scope!r})")
     reuse = _check_reuse(weight_reuse)
-    stats = SpikeStatistics.paper() if stats is None else stats
-    if not isinstance(stats, SpikeStatistics):
-        raise InputError(f"'stats' must be a SpikeStatistics (got {type(stats).__name__})")
+    stats = SpikeActivity.paper() if stats is None else stats
+    if not isinstance(stats, SpikeActivity):
+        raise InputError(f"'stats' must be a SpikeActivity (got {type(stats).__name__})")
     nbytes = BYTES_PER_WEIGHT[mode]
     c = dict.fromkeys(("mac_fp16", "mac_int8", "add_int8", "shift", "spike_events", "neuron_updates",
                        "dram_bytes", "sram_bytes"), 0.0)
@@ -159,7 +159,7 @@ class ModeResult:
 
 
 def mode_energy(mode: str, workload: Workload, profile: HardwareProfile,
-                stats: SpikeStatistics | None = None, *, block_size: int = 1, weight_reuse: float = 1.0,
+                stats: SpikeActivity | None = None, *, block_size: int = 1, weight_reuse: float = 1.0,
                 scope: Scope = "all", shift_energy: float | None = None,
                 event_overhead: float | None = None) -> ModeResult:
     """Per-token energy of ``workload`` in ``mode`` on ``profile``.

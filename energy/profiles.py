@@ -11,7 +11,9 @@ A profile file (``energy/data/profile-<name>.toml``, ``schema = "neurosim-hardwa
 * ``[costs]``: per action of :mod:`neurosim.energy.actions`, how its energy is obtained, one of
   ``{param = "x"}`` (optionally ``scale = s``, ``divide_by = "y"``), ``{table = "horowitz-45nm:int8.add"}``,
   ``{power = "p", rate = "r", utilisation = "u", ops_per_action = n}`` (``n x P / (R x u)``: board energy
-  per action at a utilisation of the peak rate) or ``{zero = "why it is zero"}``;
+  per action at a utilisation of the peak rate; with ``minus = "idle"`` the power is ``P - P_idle``, the
+  dynamic energy per action when the idle power is charged separately over time) or
+  ``{zero = "why it is zero"}``;
 * ``[seconds]``: per action, the time it occupies the device, ``{param = ...}`` or ``{rate = "r", ...}``
   (``n / (R x u)``), and ``static_power = "param"``: static energy = static power x busy time.
 
@@ -32,13 +34,13 @@ from typing import Any
 from neurosim.energy._datafile import CONFIDENCES, Where, read_toml, sources_of
 from neurosim.energy._units import unit_dimension
 from neurosim.energy.actions import ACTIONS, MEMORY_ACTIONS, ActionCosts
+from neurosim.energy.cited import CitedValue
 from neurosim.energy.tables import _data_files, get_table
 from neurosim.exceptions import ConfigError, InputError, NotFoundError, unknown_name
 
 __all__ = [
     "PROFILE_KINDS",
     "HardwareProfile",
-    "Param",
     "get_profile",
     "list_profiles",
     "load_profile",
@@ -49,28 +51,10 @@ PROFILE_KINDS: tuple[str, ...] = ("ideal-asynchronous", "gpu", "neuromorphic")
 # The modes are defined in neurosim.energy.modes; repeated here (and checked there) to avoid an import cycle.
 _MODES = ("fp16-dense", "int8-dense", "w8aspike-gpu", "w8aspike-event")
 _PARAM_KEYS = {"value", "unit", "source", "confidence", "note", "alternatives", "range"}
-_COST_KEYS = {"param", "scale", "divide_by", "table", "power", "rate", "utilisation", "ops_per_action",
+_COST_KEYS = {"param", "scale", "divide_by", "table", "power", "minus", "rate", "utilisation", "ops_per_action",
               "zero", "note"}
 _TOP_KEYS = {"schema", "name", "version", "kind", "description", "modes", "not_applicable", "sources",
              "params", "costs", "seconds", "static_power"}
-
-
-@dataclass(frozen=True)
-class Param:
-    """One cited number of a profile (SI ``value``; ``raw_value`` in ``source_unit`` as written)."""
-
-    name: str
-    value: float
-    unit: str
-    raw_value: float
-    source_unit: str
-    source: str
-    confidence: str
-    note: str = ""
-    alternatives: tuple[Param, ...] = ()
-
-    def __repr__(self) -> str:
-        return f"Param({self.name}={self.raw_value:g} {self.source_unit}, {self.confidence})"
 
 
 @dataclass(frozen=True)
@@ -84,7 +68,7 @@ class HardwareProfile:
     path: Path
     modes: tuple[str, ...]
     not_applicable: Mapping[str, str]
-    params: Mapping[str, Param] = field(repr=False)
+    params: Mapping[str, CitedValue] = field(repr=False)
     sources: Mapping[str, str] = field(repr=False)
     costs: ActionCosts = field(repr=False)
     cost_confidence: Mapping[str, str] = field(repr=False)
@@ -119,7 +103,7 @@ class HardwareProfile:
 
 
 # ---------------------------------------------------------------------------------------------
-def _read_param(w: Where, name: str, body: Any, sources: dict[str, str]) -> Param:
+def _read_param(w: Where, name: str, body: Any, sources: dict[str, str]) -> CitedValue:
     if not isinstance(body, dict):
         raise w.error(f"expected a table with value/unit/source/confidence (got {body!r})")
     w.check_keys(body, _PARAM_KEYS)
@@ -132,7 +116,7 @@ def _read_param(w: Where, name: str, body: Any, sources: dict[str, str]) -> Para
         raise w.child("alternatives").error("expected an array of tables")
     for i, alt in enumerate(raw_alts):
         alts.append(_read_param(w.child(f"alternatives[{i}]"), name, alt, sources))
-    return Param(name=name, value=si, unit=unit_dimension(unit), raw_value=raw, source_unit=unit,
+    return CitedValue(name=name, value=si, unit=unit_dimension(unit), raw_value=raw, source_unit=unit,
                  source=sources[src], confidence=conf, note=str(body.get("note", "")),
                  alternatives=tuple(alts))
 
@@ -141,13 +125,13 @@ def _worst(*confs: str) -> str:
     return max(confs, key=CONFIDENCES.index)
 
 
-def _param_ref(w: Where, params: Mapping[str, Param], name: Any, key: str) -> Param:
+def _param_ref(w: Where, params: Mapping[str, CitedValue], name: Any, key: str) -> CitedValue:
     if not isinstance(name, str) or name not in params:
         raise w.child(key).error(f"references unknown parameter {name!r}; known: {', '.join(sorted(params))}")
     return params[name]
 
 
-def _resolve_one(w: Where, spec: Any, params: Mapping[str, Param], want: str) -> tuple[float, str, str]:
+def _resolve_one(w: Where, spec: Any, params: Mapping[str, CitedValue], want: str) -> tuple[float, str, str]:
     """Resolve one cost/time spec to (SI value, how, confidence); ``want`` is the SI dimension."""
     if not isinstance(spec, dict):
         raise w.error(f"expected an inline table such as {{param = \"x\"}} (got {spec!r})")
@@ -196,9 +180,14 @@ def _resolve_one(w: Where, spec: Any, params: Mapping[str, Param], want: str) ->
             pw = _param_ref(w, params, spec["power"], "power")
             if pw.unit != "W":
                 raise w.child("power").error(f"{pw.name!r} must be a power in W")
-            value, dim = pw.value * seconds * scale, "J"
-            conf = _worst(uconf, pw.confidence)
-            how = f"{n:g} x {pw.name} / ({rate.name}{uhow})"
+            watts, pname, conf = pw.value, pw.name, _worst(uconf, pw.confidence)
+            if "minus" in spec:  # dynamic power only: the idle part is charged over time by the system model
+                idle = _param_ref(w, params, spec["minus"], "minus")
+                if idle.unit != "W" or idle.value >= pw.value:
+                    raise w.child("minus").error(f"{idle.name!r} must be a power in W below {pw.name!r}")
+                watts, pname, conf = pw.value - idle.value, f"({pw.name} - {idle.name})", _worst(conf, idle.confidence)
+            value, dim = watts * seconds * scale, "J"
+            how = f"{n:g} x {pname} / ({rate.name}{uhow})"
         else:
             value, dim, conf = seconds * scale, "s", uconf
             how = f"{n:g} / ({rate.name}{uhow})"
@@ -210,7 +199,7 @@ def _resolve_one(w: Where, spec: Any, params: Mapping[str, Param], want: str) ->
     return value, how, conf
 
 
-def _resolve_costs(top: Where, params: Mapping[str, Param],
+def _resolve_costs(top: Where, params: Mapping[str, CitedValue],
                    specs: Mapping[str, Any]) -> tuple[ActionCosts, dict[str, str]]:
     costs: dict[str, float | None] = {}
     notes: dict[str, str] = {}

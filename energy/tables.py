@@ -1,6 +1,6 @@
 """Energy reference tables: energy per (component, action), kept apart from the counts.
 
-An :class:`EnergyTable` is the Accelergy "ERT": one :class:`TableEntry` per ``component.action``
+An :class:`EnergyTable` is the Accelergy "ERT": one :class:`~neurosim.energy.cited.CitedValue` per ``component.action``
 (``int8.add``, ``fp16.mac``, ``dram.byte``), each with its value in SI units, the unit the source
 used, a citation and a confidence (``measured``, ``datasheet``, ``derived`` or ``estimate``).
 Tables ship as TOML files in ``energy/data/`` (``schema = "neurosim-energy-table"``).
@@ -30,11 +30,11 @@ from typing import Any
 
 from neurosim.energy._datafile import Where, read_toml, sources_of
 from neurosim.energy._units import to_si, unit_dimension
+from neurosim.energy.cited import CitedValue
 from neurosim.exceptions import unknown_name
 
 __all__ = [
     "EnergyTable",
-    "TableEntry",
     "get_table",
     "list_tables",
     "load_table",
@@ -49,52 +49,6 @@ _PUBLISHED_RTOL = 1e-9
 
 
 @dataclass(frozen=True)
-class TableEntry:
-    """Energy of one action of one component.
-
-    Attributes
-    ----------
-    component, action : str
-        E.g. ``"int8"`` and ``"add"``; :attr:`key` is ``"int8.add"``.
-    value : float
-        Energy in SI units (J per action, or J/byte for per-byte entries).
-    unit : str
-        SI unit of :attr:`value` (``"J"`` or ``"J/byte"``).
-    source_unit : str
-        Unit the data file (and its source) used, e.g. ``"pJ"``.
-    source : str
-        Full citation.
-    confidence : str
-        ``measured``, ``datasheet``, ``derived`` or ``estimate``.
-    note : str
-        Caveats in words.
-    derived_from : tuple of str
-        Keys summed to give :attr:`value` (empty for primary figures).
-    value_range : tuple of float or None
-        (low, high) in SI when the source gives a range; :attr:`value` is the stated default.
-    """
-
-    component: str
-    action: str
-    value: float
-    unit: str
-    source_unit: str
-    source: str
-    confidence: str
-    note: str = ""
-    derived_from: tuple[str, ...] = ()
-    value_range: tuple[float, float] | None = None
-
-    @property
-    def key(self) -> str:
-        """``"component.action"``."""
-        return f"{self.component}.{self.action}"
-
-    def __repr__(self) -> str:  # unambiguous units (style rule 12)
-        return f"TableEntry({self.key}={self.value!r} {self.unit}, {self.confidence})"
-
-
-@dataclass(frozen=True)
 class EnergyTable:
     """A versioned table of per-action energies loaded from a TOML file."""
 
@@ -103,10 +57,10 @@ class EnergyTable:
     technology: str
     description: str
     path: Path
-    entries: Mapping[str, TableEntry] = field(repr=False)
+    entries: Mapping[str, CitedValue] = field(repr=False)
     sources: Mapping[str, str] = field(repr=False)
 
-    def __getitem__(self, key: str) -> TableEntry:
+    def __getitem__(self, key: str) -> CitedValue:
         try:
             return self.entries[key]
         except KeyError:
@@ -173,9 +127,9 @@ def load_table(path: str | Path) -> EnergyTable:
         for action, body in actions.items():
             bodies[f"{component}.{action}"] = _read_entry(ew, component, action, body, sources)
 
-    resolved: dict[str, TableEntry] = {}
+    resolved: dict[str, CitedValue] = {}
 
-    def resolve(key: str, chain: tuple[str, ...]) -> TableEntry:
+    def resolve(key: str, chain: tuple[str, ...]) -> CitedValue:
         if key in resolved:
             return resolved[key]
         body, w = bodies[key]
@@ -229,9 +183,8 @@ def load_table(path: str | Path) -> EnergyTable:
                         f"computed {value / to_si(1, unit):.6g} {unit} from {derived} but the published "
                         f"value is {body['published']} {unit}")
             derived_keys = tuple(derived)
-        component, action = key.split(".", 1)
-        entry = TableEntry(
-            component=component, action=action, value=value, unit=unit_dimension(unit),
+        entry = CitedValue(
+            name=key, value=value, unit=unit_dimension(unit), raw_value=value / to_si(1, unit),
             source_unit=unit, source=sources[body["source"]], confidence=body["confidence"],
             note=str(body.get("note", "")), derived_from=derived_keys, value_range=value_range,
         )
@@ -247,6 +200,10 @@ def load_table(path: str | Path) -> EnergyTable:
     )
 
 
+# Data files in energy/data/ that are not energy tables: hardware profiles and measured points.
+_NOT_TABLES = ("profile-", "measured-")
+
+
 def _data_files(schema_prefix: str) -> dict[str, Path]:
     folder = resources.files("neurosim.energy") / "data"
     out = {}
@@ -257,8 +214,8 @@ def _data_files(schema_prefix: str) -> dict[str, Path]:
 
 
 def list_tables() -> list[str]:
-    """Names of the energy tables shipped in ``energy/data/`` (files not starting with ``profile-``)."""
-    return sorted(n for n in _data_files("") if not n.startswith("profile-"))
+    """Names of the energy tables shipped in ``energy/data/`` (not ``profile-*`` or ``measured-*`` files)."""
+    return sorted(n for n in _data_files("") if not n.startswith(_NOT_TABLES))
 
 
 @cache
@@ -270,7 +227,7 @@ def get_table(name: str) -> EnergyTable:
     NotFoundError
         Unknown name; the message lists the shipped tables.
     """
-    files = {n: p for n, p in _data_files("").items() if not n.startswith("profile-")}
+    files = {n: p for n, p in _data_files("").items() if not n.startswith(_NOT_TABLES)}
     if name not in files:
         raise unknown_name("energy table", name, files)
     return load_table(files[name])

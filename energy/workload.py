@@ -1,9 +1,12 @@
-"""What a model does per token: projection shapes, attention MACs, and spike statistics.
+"""What a model does per token: projection shapes, attention MACs, and spike activity.
 
-:class:`Workload` is the shape side (from :func:`neurosim.models.analytical_counts` or built by hand);
-:class:`SpikeStatistics` is the activity side, either measured (:meth:`SpikeStatistics.from_tally`,
-from the engine's :class:`~neurosim.tally.ProjectionTally`) or stated (:meth:`SpikeStatistics.paper`,
-the report's 1.13 spikes per channel and 18.4% silent channels).
+:class:`Workload` is the shape side: :class:`~neurosim.counts.ProjectionSpec` objects (from
+:func:`neurosim.counts.analytical_counts` or built by hand) plus attention MACs and state bytes.
+:class:`SpikeActivity` is the activity side, the input the execution modes price: either measured
+(:meth:`SpikeActivity.from_tally`, from the engine's :class:`~neurosim.tally.ProjectionTally`) or
+stated (:meth:`SpikeActivity.paper`, the report's 1.13 spikes per channel and 18.4% silent channels).
+The full statistics of a count array (window sparsity, histograms...) are
+:class:`neurosim.analysis.sparsity.SpikeStatistics`.
 
 Block-granular weight fetching
 ------------------------------
@@ -24,14 +27,14 @@ from numbers import Integral, Real
 from types import MappingProxyType
 from typing import Any
 
+from neurosim.counts import ModelCounts, ProjectionSpec
 from neurosim.exceptions import InputError
 from neurosim.tally import ProjectionTally
 
 __all__ = [
     "PAPER_SILENT_FRACTION",
     "PAPER_SPIKES_PER_CHANNEL",
-    "ProjectionShape",
-    "SpikeStatistics",
+    "SpikeActivity",
     "Workload",
 ]
 
@@ -56,8 +59,8 @@ def _check_block(block_size: Any) -> int:
 
 
 @dataclass(frozen=True)
-class SpikeStatistics:
-    """Spike activity of the spiked projections' inputs.
+class SpikeActivity:
+    """Spike activity of the spiked projections' inputs: what the execution modes price.
 
     Attributes
     ----------
@@ -94,13 +97,13 @@ class SpikeStatistics:
         object.__setattr__(self, "active_block_fraction", MappingProxyType(fr))
 
     @classmethod
-    def paper(cls) -> SpikeStatistics:
+    def paper(cls) -> SpikeActivity:
         """The report's stated statistics: 1.13 spikes per channel, 18.4% silent channels."""
         return cls(PAPER_SPIKES_PER_CHANNEL, PAPER_SILENT_FRACTION,
                    source="SpikingBrain report section 5.5 (stated)")
 
     @classmethod
-    def from_tally(cls, tally: ProjectionTally) -> SpikeStatistics:
+    def from_tally(cls, tally: ProjectionTally) -> SpikeActivity:
         """Measured statistics from an engine tally (or a sum of tallies).
 
         Active-block fractions are ``active_blocks[b] / total blocks`` where total blocks is
@@ -146,39 +149,13 @@ class SpikeStatistics:
 
 
 @dataclass(frozen=True)
-class ProjectionShape:
-    """One linear projection per token: weight ``[out_features, in_features]`` run ``calls_per_token`` times."""
-
-    name: str
-    in_features: int
-    out_features: int
-    calls_per_token: float = 1.0
-    spiked: bool = True
-    layer: int = -1
-    kind: str = ""
-
-    def __post_init__(self) -> None:
-        for f in ("in_features", "out_features"):
-            v = getattr(self, f)
-            if isinstance(v, bool) or not isinstance(v, Integral) or v < 1:
-                raise InputError(f"ProjectionShape {self.name!r}: {f!r} must be an int >= 1 (got {v!r})")
-            object.__setattr__(self, f, int(v))
-        object.__setattr__(self, "calls_per_token", _check_count(self.calls_per_token, "calls_per_token"))
-
-    @property
-    def macs_per_token(self) -> float:
-        """Dense MACs per token: in x out x calls."""
-        return self.in_features * self.out_features * self.calls_per_token
-
-
-@dataclass(frozen=True)
 class Workload:
     """Per-token work of a model: projections, dense attention MACs and attention-state bytes read.
 
     Attributes
     ----------
     name : str
-    projections : tuple of ProjectionShape
+    projections : tuple of neurosim.counts.ProjectionSpec
     attention_macs : float
         Activation x activation MACs per token (always dense, at the mode's precision).
     state_bytes : float
@@ -186,39 +163,32 @@ class Workload:
     """
 
     name: str
-    projections: tuple[ProjectionShape, ...]
+    projections: tuple[ProjectionSpec, ...]
     attention_macs: float = 0.0
     state_bytes: float = 0.0
 
     def __post_init__(self) -> None:
         projs = tuple(self.projections)
-        if not projs or not all(isinstance(p, ProjectionShape) for p in projs):
-            raise InputError("'projections' must be a non-empty sequence of ProjectionShape")
+        if not projs or not all(isinstance(p, ProjectionSpec) for p in projs):
+            raise InputError("'projections' must be a non-empty sequence of ProjectionSpec")
         object.__setattr__(self, "projections", projs)
         object.__setattr__(self, "attention_macs", _check_count(self.attention_macs, "attention_macs"))
         object.__setattr__(self, "state_bytes", _check_count(self.state_bytes, "state_bytes"))
 
     @classmethod
     def from_model_counts(cls, counts: Any) -> Workload:
-        """From :class:`neurosim.models.ModelCounts` (read by attribute, so energy does not pin its class)."""
-        try:
-            projs = tuple(
-                ProjectionShape(p.name if p.layer < 0 else f"L{p.layer}.{p.name}", int(p.in_features),
-                                int(p.out_features), float(p.calls_per_token), bool(p.spiked),
-                                int(p.layer), str(p.kind))
-                for p in counts.projections)
-            name = counts.config.name
-            return cls(name, projs, float(counts.attention_macs_per_token), float(counts.state_bytes))
-        except AttributeError as exc:
-            raise InputError(f"'counts' must be a neurosim.models.ModelCounts ({exc})") from None
+        """From :class:`neurosim.counts.ModelCounts`: its projections, attention MACs and state bytes."""
+        if not isinstance(counts, ModelCounts):
+            raise InputError(f"'counts' must be a neurosim.counts.ModelCounts (got {type(counts).__name__})")
+        return cls(counts.config.name, counts.projections, counts.attention_macs_per_token, counts.state_bytes)
 
     @classmethod
     def single(cls, in_features: int, out_features: int, *, name: str = "projection",
                spiked: bool = True) -> Workload:
         """One projection called once per token (tests, examples)."""
-        return cls(name, (ProjectionShape(name, in_features, out_features, spiked=spiked),))
+        return cls(name, (ProjectionSpec(name, in_features, out_features, spiked=spiked),))
 
-    def select(self, projections: Iterable[ProjectionShape]) -> Workload:
+    def select(self, projections: Iterable[ProjectionSpec]) -> Workload:
         """The same workload restricted to ``projections`` (attention and state dropped)."""
         return Workload(self.name, tuple(projections))
 
@@ -231,3 +201,7 @@ class Workload:
     def spiked_macs(self) -> float:
         """Dense MACs per token of projections with spike-coded input."""
         return math.fsum(p.macs_per_token for p in self.projections if p.spiked)
+
+
+# Transitional: analysis/torch_profile.py is being split by its owner; it moves to SpikeActivity after that.
+SpikeStatistics = SpikeActivity

@@ -23,28 +23,29 @@ _EXPORTS = {
     "LIFResult": "neurosim.lif",
     "LIFState": "neurosim.lif",
     "ModelConfig": "neurosim.models",
-    "ModelCounts": "neurosim.models",
+    "ModelCounts": "neurosim.counts",
     "NeurosimError": "neurosim.exceptions",
-    "ProjectionSpec": "neurosim.models",
+    "ProjectionSpec": "neurosim.counts",
     "ProjectionTally": "neurosim.tally",
     "QuantizedWeight": "neurosim.quant",
     "SpikeEvents": "neurosim.coding",
     "SpikingLinearResult": "neurosim.engine",
     "adaptive_threshold": "neurosim.adaptive",
-    "analytical_counts": "neurosim.models",
-    "config_from_hf": "neurosim.models",
+    "analytical_counts": "neurosim.counts",
+    "config_from_hf": "neurosim.hf_config",
     "decode": "neurosim.coding",
     "decode_events": "neurosim.coding",
     "encode": "neurosim.coding",
     "encode_events": "neurosim.coding",
     "get_model_config": "neurosim.models",
+    "init_layer_weights": "neurosim.init",
     "init_params": "neurosim.init",
     "integer_accumulate": "neurosim.engine",
     "lif_step": "neurosim.lif",
     "list_models": "neurosim.models",
     "load_checkpoint": "neurosim.checkpoint",
     "load_model": "neurosim.checkpoint",
-    "prefill_flops": "neurosim.models",
+    "prefill_flops": "neurosim.counts",
     "project_counts": "neurosim.engine",
     "quantize_weight": "neurosim.quant",
     "quantized_from_checkpoint": "neurosim.quant",
@@ -74,18 +75,11 @@ if TYPE_CHECKING:  # static checkers see the real imports
     )
     from neurosim.engine import SpikingLinearResult, integer_accumulate, project_counts, w8aspike_linear
     from neurosim.exceptions import NeurosimError
-    from neurosim.init import init_params
+    from neurosim.counts import ModelCounts, ProjectionSpec, analytical_counts, prefill_flops
+    from neurosim.hf_config import config_from_hf
+    from neurosim.init import init_layer_weights, init_params
     from neurosim.lif import LIFParameters, LIFResult, LIFState, lif_step, simulate_lif
-    from neurosim.models import (
-        ModelConfig,
-        ModelCounts,
-        ProjectionSpec,
-        analytical_counts,
-        config_from_hf,
-        get_model_config,
-        list_models,
-        prefill_flops,
-    )
+    from neurosim.models import ModelConfig, get_model_config, list_models
     from neurosim.quant import QuantizedWeight, quantize_weight, quantized_from_checkpoint
     from neurosim.tally import ProjectionTally, sum_tallies, tally_frame
 
@@ -113,6 +107,7 @@ __all__ = [
     "encode",
     "encode_events",
     "get_model_config",
+    "init_layer_weights",
     "init_params",
     "integer_accumulate",
     "lif_step",

@@ -57,7 +57,8 @@ import numpy as np
 
 from neurosim.exceptions import CheckpointError, ConfigError
 from neurosim.layers.model import ModelWeights, weights_from_params
-from neurosim.models import ModelConfig, config_from_hf
+from neurosim.hf_config import config_from_hf
+from neurosim.models import ModelConfig
 
 __all__ = ["SAFETENSORS_DTYPES", "Checkpoint", "bf16_to_float32", "load_checkpoint", "load_model",
            "read_safetensors"]

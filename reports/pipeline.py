@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from neurosim.exceptions import CheckpointError, InputError, ShapeError
-from neurosim.models import ModelConfig, analytical_counts, get_model_config
+from neurosim.counts import analytical_counts
+from neurosim.models import ModelConfig, get_model_config
 from neurosim.tally import ProjectionTally, sum_tallies, tally_frame
 
 __all__ = [
@@ -94,13 +95,13 @@ class JobResult:
     simulated: tuple[SimulatedLayer, ...]
     sample_tally: ProjectionTally
     statistics: dict[str, Any]  # neurosim.analysis.sparsity.summarize(...).to_dict() over all sampled counts
-    measured_stats: Any  # neurosim.energy.workload.SpikeStatistics
+    measured_stats: Any  # neurosim.energy.workload.SpikeActivity
     energy: dict[str, Any]  # energy_records, measured statistics, spiked projections (every profile)
     energy_paper: dict[str, Any]  # the same with the report's stated statistics
     energy_all: dict[str, Any]  # measured statistics, whole model incl. attention and lm_head
     sweep: pd.DataFrame
     claims: list[Any]
-    model_counts: Any  # neurosim.models.ModelCounts
+    model_counts: Any  # neurosim.counts.ModelCounts
     timings: dict[str, float]
     profile_names: tuple[str, ...]
 
@@ -181,21 +182,12 @@ def load_activations(settings: JobSettings, config: ModelConfig) -> tuple[np.nda
 def _layer_weights(config: ModelConfig, layer: int, checkpoint: Any, rng: np.random.Generator,
                    group_size: int | None) -> Any:
     """INT8 weights of one layer: from the checkpoint, or drawn tensor by tensor (see neurosim.init)."""
-    from neurosim.init import DEFAULT_INIT_STD
-    from neurosim.layers._projection import Linear
-    from neurosim.layers.model import block_weights_from_params, layer_parameter_shapes
+    from neurosim.init import init_layer_weights
+    from neurosim.layers.model import block_weights_from_params
 
     if checkpoint is not None:
         return block_weights_from_params(checkpoint.params, config, layer, group_size=group_size, keep_float=False)
-    params: dict[str, Any] = {}
-    for name, shape in layer_parameter_shapes(config, layer).items():
-        if name.endswith("norm.weight"):
-            params[name] = np.ones(shape, dtype=np.float32)
-            continue
-        w = rng.standard_normal(shape, dtype=np.float32) * np.float32(DEFAULT_INIT_STD)
-        # Quantise at once so at most one float tensor is alive (a 7B FFN matrix is 270 MB in float32).
-        params[name] = Linear.build(w, group_size=group_size, keep_float=False) if w.ndim == 2 else w
-    return block_weights_from_params(params, config, layer, group_size=group_size, keep_float=False)
+    return init_layer_weights(config, layer, rng=rng, group_size=group_size)
 
 
 def check_simulable(config: ModelConfig) -> None:
@@ -221,7 +213,7 @@ def simulate_layers(x: np.ndarray, config: ModelConfig, layers: Sequence[int], *
                     seed: int, checkpoint: Any = None, group_size: int | None = 128,
                     progress: Progress = _noop) -> tuple[SimulatedLayer, ...]:
     """Run ``layers`` of ``config`` on ``x`` with every projection input spike coded (event path)."""
-    from neurosim.layers._projection import Projector
+    from neurosim.layers.projection import Projector
     from neurosim.layers.block import decoder_block
 
     check_simulable(config)
@@ -251,7 +243,7 @@ def run_job(settings: JobSettings, *, progress: Progress = _noop) -> JobResult:
     from neurosim.analysis.sparsity import summarize
     from neurosim.analysis.sweep import k_sweep
     from neurosim.energy.model_energy import energy_records
-    from neurosim.energy.workload import SpikeStatistics
+    from neurosim.energy.workload import SpikeActivity
     from neurosim.coding import check_coding
 
     check_coding(settings.coding)
@@ -274,13 +266,13 @@ def run_job(settings: JobSettings, *, progress: Progress = _noop) -> JobResult:
     sample = sum_tallies(t for s in simulated for t in s.tallies)
     all_counts = np.concatenate([c.ravel() for s in simulated for c in s.counts.values()])
     stats = summarize(all_counts, coding=settings.coding).to_dict()
-    measured = SpikeStatistics.from_tally(sample)
+    measured = SpikeActivity.from_tally(sample)
     counts = analytical_counts(config, context_length=settings.context_length)
     common = dict(profiles=list(profiles), context_length=settings.context_length)
     # "spiked" prices the projections W8ASpike spikes (what the report's claim covers, and all a
     # neuromorphic profile can run); "all" adds attention and lm_head MACs where a profile can run them.
     energy = energy_records([counts], stats=measured, scope="spiked", **common)
-    energy_paper = energy_records([counts], stats=SpikeStatistics.paper(), scope="spiked", **common)
+    energy_paper = energy_records([counts], stats=SpikeActivity.paper(), scope="spiked", **common)
     energy_all = energy_records([counts], stats=measured, scope="all", **common)
     sweep = k_sweep(x, ks=settings.ks, coding=settings.coding)
     claims = audit_claims(counts=all_counts, k=settings.k, seed=settings.seed)

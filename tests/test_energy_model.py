@@ -12,15 +12,16 @@ from neurosim.energy.modes import MODES
 from neurosim.energy.neurobench import compare_operations, neurobench_counts, neurobench_from_tally
 from neurosim.energy.profiles import get_profile
 from neurosim.energy.tables import get_table
-from neurosim.energy.workload import SpikeStatistics
+from neurosim.energy.workload import SpikeActivity
 from neurosim.exceptions import InputError, NotFoundError, ShapeError
 
+counts_mod = pytest.importorskip("neurosim.counts")
 models = pytest.importorskip("neurosim.models")
 
 
 @pytest.fixture
 def counts_7b():
-    return models.analytical_counts(models.get_model_config("spikingbrain-7b"), context_length=4096)
+    return counts_mod.analytical_counts(models.get_model_config("spikingbrain-7b"), context_length=4096)
 
 
 # ---- model energy -------------------------------------------------------------------------------
@@ -83,7 +84,7 @@ def test_frame_columns_and_neuromorphic_baseline(counts_7b):
 
 
 def test_measured_statistics_change_the_event_energy(counts_7b):
-    low = SpikeStatistics(0.5, 0.5)
+    low = SpikeActivity(0.5, 0.5)
     a = model_energy(counts_7b, mode="w8aspike-event", profile="paper-45nm", scope="spiked", stats=low)
     b = model_energy(counts_7b, mode="w8aspike-event", profile="paper-45nm", scope="spiked")
     assert a.breakdown.compute_j == pytest.approx(b.breakdown.compute_j * 0.5 / 1.13, rel=1e-9)

@@ -11,7 +11,8 @@ import pytest
 from neurosim.energy.actions import ACTIONS, ActionCosts, ActionCounts, evaluate
 from neurosim.energy.modes import MODES, mode_counts, mode_energy
 from neurosim.energy.profiles import get_profile, load_profile
-from neurosim.energy.workload import ProjectionShape, SpikeStatistics, Workload
+from neurosim.counts import ProjectionSpec
+from neurosim.energy.workload import SpikeActivity, Workload
 from neurosim.exceptions import InputError, NotFoundError
 from neurosim.tally import BLOCK_SIZES, ProjectionTally
 
@@ -110,9 +111,9 @@ def test_bad_counts(kwargs, match):
 
 # ---- modes --------------------------------------------------------------------------------------
 def test_mode_counts_per_mode():
-    wl = Workload("w", (ProjectionShape("a", 100, 40, calls_per_token=2.0),
-                        ProjectionShape("head", 40, 10, spiked=False)), attention_macs=500.0, state_bytes=64.0)
-    st = SpikeStatistics(2.0, 0.25)
+    wl = Workload("w", (ProjectionSpec("a", 100, 40, calls_per_token=2.0),
+                        ProjectionSpec("head", 40, 10, spiked=False)), attention_macs=500.0, state_bytes=64.0)
+    st = SpikeActivity(2.0, 0.25)
     d_spiked, d_head = 100 * 40 * 2.0, 40 * 10
     fp16 = mode_counts("fp16-dense", wl, st)
     assert fp16.mac_fp16 == d_spiked + d_head + 500 and fp16.mac_int8 == 0
@@ -133,7 +134,7 @@ def test_mode_counts_per_mode():
 
 def test_zero_spikes_give_zero_dynamic_compute_in_event_mode():
     wl = Workload.single(256, 64)
-    silent = SpikeStatistics(0.0, 1.0)
+    silent = SpikeActivity(0.0, 1.0)
     paper = get_profile("paper-45nm")
     res = mode_energy("w8aspike-event", wl, paper, silent)
     assert res.breakdown.compute_j == 0.0
@@ -151,15 +152,15 @@ def test_zero_spikes_give_zero_dynamic_compute_in_event_mode():
 def test_event_compute_follows_spike_count_linearly():
     wl = Workload.single(512, 128)
     paper = get_profile("paper-45nm")
-    e1 = mode_energy("w8aspike-event", wl, paper, SpikeStatistics(1.0, 0.2)).breakdown.compute_j
-    e3 = mode_energy("w8aspike-event", wl, paper, SpikeStatistics(3.0, 0.2)).breakdown.compute_j
+    e1 = mode_energy("w8aspike-event", wl, paper, SpikeActivity(1.0, 0.2)).breakdown.compute_j
+    e3 = mode_energy("w8aspike-event", wl, paper, SpikeActivity(3.0, 0.2)).breakdown.compute_j
     assert e3 == pytest.approx(3 * e1, rel=1e-12)
     assert e1 == pytest.approx(512 * 128 * paper.costs.add_int8, rel=1e-12)
 
 
 def test_shift_and_event_overhead_options():
     wl = Workload.single(100, 10)
-    st = SpikeStatistics(1.5, 0.1)
+    st = SpikeActivity(1.5, 0.1)
     p = get_profile("paper-45nm")
     base = mode_energy("w8aspike-event", wl, p, st).breakdown
     shifted = mode_energy("w8aspike-event", wl, p, st, shift_energy=1e-14, event_overhead=2e-13).breakdown
@@ -176,7 +177,7 @@ def test_not_applicable_modes_carry_a_reason_not_zero():
     assert res.breakdown is None and not res.applicable
     assert "FP16" in res.reason
     # event mode with a dense (unspiked) projection: Loihi has no MAC figure
-    wl2 = Workload("w", (ProjectionShape("a", 64, 64), ProjectionShape("head", 64, 8, spiked=False)))
+    wl2 = Workload("w", (ProjectionSpec("a", 64, 64), ProjectionSpec("head", 64, 8, spiked=False)))
     res2 = mode_energy("w8aspike-event", wl2, loihi)
     assert res2.breakdown is None and "mac_int8" in res2.reason and "scope='spiked'" in res2.reason
     assert mode_energy("w8aspike-event", wl2, loihi, scope="spiked").applicable
@@ -207,7 +208,7 @@ def test_weight_reuse_divides_dram_traffic_only():
 def test_user_profile_static_energy_from_rate():
     p = load_profile(DATA / "profile-custom.toml")
     wl = Workload.single(100, 50)
-    res = mode_energy("w8aspike-event", wl, p, SpikeStatistics(2.0, 0.0))
+    res = mode_energy("w8aspike-event", wl, p, SpikeActivity(2.0, 0.0))
     synops = 2.0 * 100 * 50
     assert res.breakdown.static_j == pytest.approx(0.01 * synops / 100e9)
     assert res.breakdown.compute_j == pytest.approx(synops * 2e-12 + 200 * 0.5e-12)
@@ -215,7 +216,7 @@ def test_user_profile_static_energy_from_rate():
 
 # ---- spike statistics and block-granular skipping ------------------------------------------------------
 def test_paper_statistics():
-    st = SpikeStatistics.paper()
+    st = SpikeActivity.paper()
     assert st.spikes_per_channel == 1.13 and st.silent_fraction == 0.184
     # stated stats: independent silence per channel
     assert st.block_active_fraction(1) == pytest.approx(0.816)
@@ -232,14 +233,14 @@ def test_paper_statistics():
 ])
 def test_bad_statistics(kwargs, match):
     with pytest.raises(InputError, match=match):
-        SpikeStatistics(**kwargs)
+        SpikeActivity(**kwargs)
 
 
 def test_numpy_scalars_are_accepted_and_stored_as_float():
-    st = SpikeStatistics(np.float32(1.25), np.float64(0.5), {np.int64(8): np.float32(0.75)})
+    st = SpikeActivity(np.float32(1.25), np.float64(0.5), {np.int64(8): np.float32(0.75)})
     assert type(st.spikes_per_channel) is float and st.spikes_per_channel == 1.25
     assert st.block_active_fraction(8) == 0.75
-    shape = ProjectionShape("p", np.int64(16), np.int32(4))
+    shape = ProjectionSpec("p", np.int64(16), np.int32(4))
     assert type(shape.in_features) is int
     assert ActionCounts(mac_int8=np.float32(2.0)).mac_int8 == 2.0
 
@@ -247,7 +248,7 @@ def test_numpy_scalars_are_accepted_and_stored_as_float():
 def test_statistics_from_tally_match_the_pattern():
     rng = np.random.default_rng(3)
     counts = spike_pattern(rng, 20, 64, 0.25)
-    st = SpikeStatistics.from_tally(naive_tally(counts, 16))
+    st = SpikeActivity.from_tally(naive_tally(counts, 16))
     assert st.silent_fraction == pytest.approx(np.mean(counts == 0))
     assert st.spikes_per_channel == pytest.approx(np.abs(counts).sum() / counts.size)
     assert st.active_block_fraction[1] == pytest.approx(np.mean(counts != 0))
@@ -267,7 +268,7 @@ def test_channel_skipping_saves_exactly_the_silent_share_and_coarser_blocks_less
     counts = spike_pattern(rng, 125, 512, 0.184)  # 11,776 of 64,000 slots silent: exactly 18.4%
     tally = naive_tally(counts, 64)
     assert tally.silent_fraction == pytest.approx(0.184, abs=1e-15)
-    st = SpikeStatistics.from_tally(tally)
+    st = SpikeActivity.from_tally(tally)
     savings = [_memory_saving(st, b) for b in BLOCK_SIZES]
     assert savings[0] == pytest.approx(0.184, rel=1e-12)
     # randomly placed silence: coarser blocks save less; a block of 8 is silent with probability
@@ -275,7 +276,7 @@ def test_channel_skipping_saves_exactly_the_silent_share_and_coarser_blocks_less
     assert all(a >= b for a, b in zip(savings, savings[1:]))
     assert savings[1] < 0.01 < savings[0]
     # the same share of silence in contiguous runs survives coarse blocks much better
-    clustered = SpikeStatistics.from_tally(naive_tally(spike_pattern(rng, 125, 512, 0.184, clustered=True), 64))
+    clustered = SpikeActivity.from_tally(naive_tally(spike_pattern(rng, 125, 512, 0.184, clustered=True), 64))
     c_sav = [_memory_saving(clustered, b) for b in BLOCK_SIZES]
     assert c_sav[0] == pytest.approx(0.184, rel=1e-12)
     assert all(a >= b for a, b in zip(c_sav, c_sav[1:]))
@@ -283,7 +284,7 @@ def test_channel_skipping_saves_exactly_the_silent_share_and_coarser_blocks_less
 
 
 def test_stated_statistics_skipping_matches_independence_formula():
-    st = SpikeStatistics.paper()
+    st = SpikeActivity.paper()
     assert _memory_saving(st, 1) == pytest.approx(0.184, rel=1e-12)
     assert _memory_saving(st, 8) == pytest.approx(0.184**8, rel=1e-9)
 
@@ -297,14 +298,14 @@ def test_engine_tally_feeds_statistics():
     w = quant.quantize_weight(rng.normal(size=(32, 256)), group_size=128)
     _, tally = engine.integer_accumulate(counts, w, coding="bidirectional")
     ours = naive_tally(counts, 32)
-    st_engine, st_naive = SpikeStatistics.from_tally(tally), SpikeStatistics.from_tally(ours)
+    st_engine, st_naive = SpikeActivity.from_tally(tally), SpikeActivity.from_tally(ours)
     assert st_engine.silent_fraction == pytest.approx(st_naive.silent_fraction)
     for b in BLOCK_SIZES:
         assert st_engine.active_block_fraction[b] == pytest.approx(st_naive.active_block_fraction[b])
 
 
 def test_reuse_in_event_mode_unions_blocks_over_the_batch():
-    st = SpikeStatistics(1.0, 0.5)
+    st = SpikeActivity(1.0, 0.5)
     wl = Workload.single(100, 10)
     c4 = mode_counts("w8aspike-event", wl, st, weight_reuse=4)
     # a channel is fetched from DRAM when any of 4 independent tokens needs it: 1 - 0.5**4

@@ -30,7 +30,8 @@ from neurosim.layers import (
 from neurosim.layers.ffn import silu
 from neurosim.layers.gla import gated_linear_attention
 from neurosim.layers.swa import softmax_attention
-from neurosim.models import ModelConfig, analytical_counts, get_model_config, layer_projections
+from neurosim.counts import analytical_counts, layer_projections
+from neurosim.models import ModelConfig, get_model_config
 
 
 def tiny_config(**kw: object) -> ModelConfig:
@@ -345,7 +346,7 @@ def test_bad_inputs(tiny) -> None:
 
 
 def test_decoder_layer_benchmark_hook_on_tiny_config() -> None:
-    from neurosim.layers import run_decoder_layer_benchmark
+    from benchmarks.layer_harness import run_decoder_layer_benchmark
 
     cfg = tiny_config()
     for t in ("gla", "swa"):

@@ -7,14 +7,9 @@ import json
 import pytest
 
 from neurosim.exceptions import ConfigError, InputError, NotFoundError
-from neurosim.models import (
-    ModelConfig,
-    analytical_counts,
-    config_from_hf,
-    get_model_config,
-    list_models,
-    prefill_flops,
-)
+from neurosim.counts import analytical_counts, prefill_flops
+from neurosim.hf_config import config_from_hf
+from neurosim.models import ModelConfig, get_model_config, list_models
 
 # Published parameter totals (model cards / report section 2.2), in parameters.
 PUBLISHED_TOTALS = {"qwen2.5-7b": 7.62e9, "llama3.2-1b": 1.24e9, "spikingbrain-76b": 76e9}

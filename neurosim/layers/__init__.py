@@ -7,8 +7,7 @@ a :class:`LayerRun`: output, the :class:`~neurosim.tally.ProjectionTally` of eac
 never as spikes.
 """
 
-from neurosim.layers._projection import MODES, LayerRun, Linear, Projector
-from neurosim.layers.benchmark import DecoderLayerBenchmark, run_decoder_layer_benchmark
+from neurosim.layers.projection import FORWARD_MODES, ForwardMode, LayerRun, Linear, Projector
 from neurosim.layers.block import BlockWeights, decoder_block, run_decoder_layer
 from neurosim.layers.ffn import MLPWeights, silu, swiglu_ffn
 from neurosim.layers.gla import GLAWeights, gated_linear_attention, gla_recurrence, log_sigmoid
@@ -25,10 +24,10 @@ from neurosim.layers.norm import rms_norm
 from neurosim.layers.swa import AttentionWeights, apply_rope, softmax_attention, window_attention_core
 
 __all__ = [
-    "MODES",
+    "FORWARD_MODES",
     "AttentionWeights",
     "BlockWeights",
-    "DecoderLayerBenchmark",
+    "ForwardMode",
     "GLAWeights",
     "LayerRun",
     "Linear",
@@ -48,7 +47,6 @@ __all__ = [
     "rms_norm",
     "route_top_k",
     "run_decoder_layer",
-    "run_decoder_layer_benchmark",
     "run_model",
     "silu",
     "softmax_attention",

@@ -13,7 +13,7 @@ import numpy as np
 
 from neurosim._validation import as_float_array
 from neurosim.exceptions import ConfigError, InputError, ShapeError
-from neurosim.layers._projection import LayerRun, Projector
+from neurosim.layers.projection import LayerRun, Projector
 from neurosim.layers.ffn import MLPWeights, swiglu_ffn
 from neurosim.layers.gla import GLAWeights, gated_linear_attention
 from neurosim.layers.moe import MoEWeights, moe_ffn

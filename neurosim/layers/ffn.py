@@ -8,7 +8,7 @@ import numpy as np
 from scipy.special import expit
 
 from neurosim.exceptions import ShapeError
-from neurosim.layers._projection import Linear, Projector
+from neurosim.layers.projection import Linear, Projector
 
 __all__ = ["MLPWeights", "silu", "swiglu_ffn"]
 

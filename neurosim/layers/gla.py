@@ -28,7 +28,7 @@ import numpy as np
 
 from neurosim._validation import as_float_array
 from neurosim.exceptions import ConfigError, ShapeError
-from neurosim.layers._projection import LayerRun, Linear, Projector
+from neurosim.layers.projection import LayerRun, Linear, Projector
 from neurosim.layers.norm import rms_norm
 from neurosim.models import ModelConfig
 

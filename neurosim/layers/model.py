@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from neurosim.exceptions import CheckpointError, ConfigError, InputError, ShapeError
-from neurosim.layers._projection import LayerRun, Linear, Projector
+from neurosim.layers.projection import LayerRun, Linear, Projector
 from neurosim.layers.block import BlockWeights, decoder_block
 from neurosim.layers.ffn import MLPWeights
 from neurosim.layers.gla import GLAWeights
@@ -185,7 +185,7 @@ def weights_from_params(params: Mapping[str, Any], config: ModelConfig, *, group
     ----------
     params : mapping of str to array
         Names as in :func:`parameter_shapes`; a projection weight may also be a ready
-        :class:`~neurosim.layers._projection.Linear` (quantised once elsewhere). An optional ``<projection>.scales`` ``[out, in/group, 1]``
+        :class:`~neurosim.layers.projection.Linear` (quantised once elsewhere). An optional ``<projection>.scales`` ``[out, in/group, 1]``
         is used as the INT8 scale of that projection, otherwise the weight is quantised here (once).
     config : ModelConfig
     group_size : int or None, keyword-only

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurosim.exceptions import InputError, ShapeError
-from neurosim.layers._projection import Linear, Projector
+from neurosim.layers.projection import Linear, Projector
 from neurosim.layers.ffn import MLPWeights, swiglu_ffn
 
 __all__ = ["MoEWeights", "moe_ffn", "route_top_k"]

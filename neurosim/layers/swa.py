@@ -26,7 +26,7 @@ import numpy as np
 
 from neurosim._validation import as_float_array, check_positive
 from neurosim.exceptions import ConfigError, InputError, ShapeError
-from neurosim.layers._projection import LayerRun, Linear, Projector
+from neurosim.layers.projection import LayerRun, Linear, Projector
 from neurosim.models import ModelConfig
 
 __all__ = ["AttentionWeights", "apply_rope", "softmax_attention", "window_attention_core"]

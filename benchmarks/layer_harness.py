@@ -1,6 +1,6 @@
-"""Timing hook: one whole SpikingBrain-7B decoder layer on the spiking path.
+"""Timing harness (not part of the library): one whole SpikingBrain-7B decoder layer on the spiking path.
 
-``benchmarks/bench_engine.py`` (owned by the engine) calls :func:`run_decoder_layer_benchmark`; the
+``benchmarks/bench_engine.py`` calls :func:`run_decoder_layer_benchmark` in a fresh process; the
 target from issue #3 is "one whole decoder layer (GLA and SWA variants), 64 tokens, spiking path: under
 60 s and under 4 GB peak on 2 cores". Weight generation and INT8 quantisation happen once, before the
 timed forward, and are reported separately (``setup_s``). Float weights are dropped after quantisation
@@ -18,9 +18,9 @@ import tracemalloc
 import numpy as np
 
 from neurosim.exceptions import InputError
-from neurosim.layers._projection import LayerRun, Linear
+from neurosim.init import init_layer_weights
 from neurosim.layers.block import run_decoder_layer
-from neurosim.layers.model import block_weights_from_params, layer_parameter_shapes
+from neurosim.layers.projection import LayerRun
 from neurosim.models import ModelConfig, get_model_config
 from neurosim.tally import ProjectionTally, sum_tallies
 
@@ -103,21 +103,10 @@ def run_decoder_layer_benchmark(layer_type: str = "gla", *, tokens: int = 64,
                          f"(types: {sorted(set(cfg.layer_types))})")
     if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1:
         raise InputError(f"'tokens' must be an int >= 1 (got {tokens!r})")
-    from neurosim.init import DEFAULT_INIT_STD  # local: neurosim.init imports this package
-
     layer = cfg.layer_types.index(layer_type)
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
-    # Draw and quantise tensor by tensor so at most one float weight is alive at a time.
-    params: dict[str, np.ndarray | Linear] = {}
-    for name, shape in layer_parameter_shapes(cfg, layer).items():
-        if name.endswith("norm.weight"):
-            params[name] = np.ones(shape, dtype=np.float32)
-        else:
-            params[name] = rng.standard_normal(shape, dtype=np.float32) * np.float32(DEFAULT_INIT_STD)
-        if name.endswith(".weight") and len(shape) == 2:
-            params[name] = Linear.build(params[name], group_size=group_size, keep_float=False)
-    bw = block_weights_from_params(params, cfg, layer, group_size=group_size, keep_float=False)
+    bw = init_layer_weights(cfg, layer, rng=rng, group_size=group_size)  # at most one float tensor alive
     setup_s = time.perf_counter() - t0
     x = rng.standard_normal((tokens, cfg.hidden))
     if trace_memory:

@@ -19,11 +19,11 @@ from neurosim.exceptions import InputError, ShapeError
 from neurosim.quant import QuantizedWeight, quantize_weight
 from neurosim.tally import ProjectionTally
 
-__all__ = ["MODES", "LayerRun", "Linear", "Projector"]
+__all__ = ["FORWARD_MODES", "ForwardMode", "LayerRun", "Linear", "Projector"]
 
-Mode = Literal["float", "spiking"]
-#: Forward modes: ``"float"`` is the float64 reference, ``"spiking"`` spike-codes every projection input.
-MODES: tuple[str, ...] = ("float", "spiking")
+ForwardMode = Literal["float", "spiking"]
+#: How a forward pass computes projections: ``"float"`` is the float64 reference, ``"spiking"`` spike-codes every projection input.
+FORWARD_MODES: tuple[str, ...] = ("float", "spiking")
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,8 +117,8 @@ class Projector:
     counts: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise InputError(f"'mode' must be one of {MODES} (got {self.mode!r})")
+        if self.mode not in FORWARD_MODES:
+            raise InputError(f"'mode' must be one of {FORWARD_MODES} (got {self.mode!r})")
 
     def __call__(self, x: np.ndarray, lin: Linear, name: str, *, spiked: bool = True) -> np.ndarray:
         """Project ``x`` [..., in] to [..., out] float64; ``name`` labels the tally."""
