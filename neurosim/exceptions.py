@@ -10,9 +10,14 @@ catch one class and print one line::
     │   └── CodingRangeError                counts a spike coder cannot represent
     ├── NotFoundError (also KeyError)       unknown model, profile, coder, table entry; lists what exists
     ├── ConfigError                         malformed data file or configuration (names file and key)
+    │   └── MissingFigureError              a hardware profile lacks a figure (names parameter and file)
     ├── CheckpointError                     missing or malformed checkpoint tensor or file
     ├── OverflowRiskError                   an integer accumulator could overflow
-    └── DependencyError (also ImportError)  an optional extra (torch, snntorch, transformers) is missing
+    ├── DependencyError (also ImportError)  an optional extra (torch, snntorch, transformers) is missing
+    ├── OutputPathError (also InputError)   --out names a path neurosim may not replace (user data, cwd, input)
+    ├── ResourceLimitError                  the work would need more memory than the limit allows
+    └── GraphError (also InputError)        a network graph (NIR) that cannot be read or run
+        └── UnsupportedNodeError            a node type neurosim cannot simulate; names node and type
 
 Messages name the argument, what was expected, what was given and, where there is one, the fix.
 """
@@ -27,11 +32,16 @@ __all__ = [
     "CodingRangeError",
     "ConfigError",
     "DependencyError",
+    "GraphError",
     "InputError",
+    "MissingFigureError",
     "NeurosimError",
     "NotFoundError",
+    "OutputPathError",
     "OverflowRiskError",
+    "ResourceLimitError",
     "ShapeError",
+    "UnsupportedNodeError",
     "unknown_name",
 ]
 
@@ -73,6 +83,26 @@ class OverflowRiskError(NeurosimError, ArithmeticError):
 
 class DependencyError(NeurosimError, ImportError):
     """An optional dependency is not installed."""
+
+
+class OutputPathError(InputError):
+    """A report output path that would overwrite something neurosim did not write; nothing was touched."""
+
+
+class ResourceLimitError(NeurosimError):
+    """The estimated memory of a step exceeds the limit (see :mod:`neurosim.budget`); nothing was allocated."""
+
+
+class MissingFigureError(ConfigError):
+    """A hardware profile lacks a figure a computation needs; the message names the parameter and the file."""
+
+
+class GraphError(InputError):
+    """A network graph (e.g. a NIR file) that cannot be read or run: not NIR, a cycle, a dangling edge."""
+
+
+class UnsupportedNodeError(GraphError):
+    """A graph node whose type neurosim cannot simulate; the message names the node and its type."""
 
 
 def unknown_name(kind: str, name: str, known: Iterable[str], *, hint: str = "") -> NotFoundError:

@@ -211,7 +211,7 @@ def test_report_folder_is_replaced_atomically(tmp_path, monkeypatch) -> None:
     assert (out / "summary.json").read_bytes() == b"old\n" and (out / "a.csv").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]  # no staging folder left behind
     write_report_folder(out, {"summary.json": b"new\n"})
-    assert sorted(p.name for p in out.iterdir()) == ["summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".neurosim-report.json", "summary.json"]
 
 
 def test_python_dash_m_entry_point() -> None:
