@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from neurosim.energy.modes import MODES, mode_energy
+from neurosim.energy.modes import EXECUTION_MODES, mode_energy
 from neurosim.energy.profiles import get_profile
 from neurosim.energy.workload import SpikeStatistics, Workload
 from neurosim.exceptions import unknown_name
@@ -38,10 +38,10 @@ def energy_choices(modes: Any, profiles: Any) -> tuple[tuple[str, ...], tuple[st
     names = profile_names(profiles)
     if not names:  # nothing to price: energy is not consulted at all
         return (), ()
-    chosen = MODES if modes is None else ((modes,) if isinstance(modes, str) else tuple(modes))
+    chosen = EXECUTION_MODES if modes is None else ((modes,) if isinstance(modes, str) else tuple(modes))
     for m in chosen:
-        if m not in MODES:
-            raise unknown_name("execution mode", str(m), MODES)
+        if m not in EXECUTION_MODES:
+            raise unknown_name("execution mode", str(m), EXECUTION_MODES)
     return tuple(chosen), names
 
 

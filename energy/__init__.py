@@ -18,7 +18,15 @@ _EXPORTS = {
     "EnergyBreakdown": "neurosim.energy.actions",
     "EnergyTable": "neurosim.energy.tables",
     "HardwareProfile": "neurosim.energy.profiles",
-    "MODES": "neurosim.energy.modes",
+    "EXECUTION_MODES": "neurosim.energy.modes",
+    "ExecutionMode": "neurosim.energy.modes",
+    "StackPreset": "neurosim.energy.system",
+    "SystemEnergy": "neurosim.energy.system",
+    "get_stack": "neurosim.energy.system",
+    "list_stacks": "neurosim.energy.system",
+    "system_energy": "neurosim.energy.system",
+    "system_frame": "neurosim.energy.system",
+    "system_records": "neurosim.energy.system",
     "ModeResult": "neurosim.energy.modes",
     "NeuroBenchCounts": "neurosim.energy.neurobench",
     "OperationComparison": "neurosim.energy.neurobench",
@@ -50,7 +58,16 @@ if TYPE_CHECKING:  # static checkers see the real imports
     from neurosim.energy._units import format_energy, format_power
     from neurosim.energy.actions import ACTIONS, ActionCosts, ActionCounts, EnergyBreakdown, evaluate
     from neurosim.energy.model_energy import energy_frame, energy_records, model_energy, model_workload
-    from neurosim.energy.modes import MODES, ModeResult, mode_counts, mode_energy
+    from neurosim.energy.modes import EXECUTION_MODES, ExecutionMode, ModeResult, mode_counts, mode_energy
+    from neurosim.energy.system import (
+        StackPreset,
+        SystemEnergy,
+        get_stack,
+        list_stacks,
+        system_energy,
+        system_frame,
+        system_records,
+    )
     from neurosim.energy.neurobench import (
         NeuroBenchCounts,
         OperationComparison,
@@ -66,18 +83,21 @@ if TYPE_CHECKING:  # static checkers see the real imports
 
 __all__ = [
     "ACTIONS",
-    "MODES",
+    "EXECUTION_MODES",
     "ActionCosts",
     "ActionCounts",
     "CitedValue",
     "EnergyBreakdown",
     "EnergyTable",
+    "ExecutionMode",
     "HardwareProfile",
     "ModeResult",
     "NeuroBenchCounts",
     "OperationComparison",
     "PaperClaims",
     "SpikeActivity",
+    "StackPreset",
+    "SystemEnergy",
     "Workload",
     "compare_operations",
     "energy_frame",
@@ -86,8 +106,10 @@ __all__ = [
     "format_energy",
     "format_power",
     "get_profile",
+    "get_stack",
     "get_table",
     "list_profiles",
+    "list_stacks",
     "list_tables",
     "load_profile",
     "load_table",
@@ -98,6 +120,9 @@ __all__ = [
     "neurobench_counts",
     "neurobench_from_tally",
     "paper_claims",
+    "system_energy",
+    "system_frame",
+    "system_records",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from neurosim.counts import ModelCounts, analytical_counts
-from neurosim.energy.modes import MODES, ModeResult, Scope, mode_energy
+from neurosim.energy.modes import EXECUTION_MODES, ModeResult, Scope, mode_energy
 from neurosim.energy.profiles import HardwareProfile, get_profile, list_profiles
 from neurosim.energy.workload import SpikeActivity, Workload
 from neurosim.exceptions import InputError
@@ -74,7 +74,7 @@ def model_energy(model: Any, *, mode: str, profile: str | HardwareProfile,
     ----------
     model : str, ModelConfig, ModelCounts or Workload
     mode : str
-        One of :data:`neurosim.energy.modes.MODES`.
+        One of :data:`neurosim.energy.modes.EXECUTION_MODES`.
     profile : str or HardwareProfile
     stats : SpikeActivity, optional
         Default: the report's stated statistics.
@@ -95,7 +95,7 @@ def model_energy(model: Any, *, mode: str, profile: str | HardwareProfile,
 
 
 def energy_records(models: str | Iterable[Any] = "spikingbrain-7b", *,
-                   modes: Sequence[str] = MODES, profiles: Sequence[str | HardwareProfile] | None = None,
+                   modes: Sequence[str] = EXECUTION_MODES, profiles: Sequence[str | HardwareProfile] | None = None,
                    stats: SpikeActivity | None = None, context_length: int = DEFAULT_CONTEXT_LENGTH,
                    block_size: int = 1, weight_reuse: float = 1.0, scope: Scope = "all",
                    baseline_profile: str = "paper-45nm", shift_energy: float | None = None,

@@ -38,16 +38,22 @@ from neurosim.exceptions import InputError, unknown_name
 
 __all__ = [
     "BYTES_PER_WEIGHT",
+    "EXECUTION_MODES",
     "MODES",
+    "ExecutionMode",
     "ModeResult",
     "Scope",
     "mode_counts",
     "mode_energy",
 ]
 
-MODES: tuple[str, ...] = ("fp16-dense", "int8-dense", "w8aspike-gpu", "w8aspike-event")
-if MODES != _MODES:  # pragma: no cover - guards the copy in profiles.py
-    raise ImportError("neurosim.energy.modes.MODES and neurosim.energy.profiles._MODES disagree")
+#: The execution modes: how the same per-token work is executed and counted (see the module docstring).
+ExecutionMode = Literal["fp16-dense", "int8-dense", "w8aspike-gpu", "w8aspike-event"]
+EXECUTION_MODES: tuple[str, ...] = ("fp16-dense", "int8-dense", "w8aspike-gpu", "w8aspike-event")
+if EXECUTION_MODES != _MODES:  # pragma: no cover - guards the copy in profiles.py
+    raise ImportError("neurosim.energy.modes.EXECUTION_MODES and neurosim.energy.profiles._MODES disagree")
+#: Former name of :data:`EXECUTION_MODES`, kept so existing imports keep working.
+MODES = EXECUTION_MODES
 
 #: Bytes per stored weight in each mode.
 BYTES_PER_WEIGHT: dict[str, int] = {"fp16-dense": 2, "int8-dense": 1, "w8aspike-gpu": 1, "w8aspike-event": 1}
@@ -58,8 +64,8 @@ Scope = Literal["all", "spiked"]
 
 
 def _check_mode(mode: str) -> str:
-    if mode not in MODES:
-        raise unknown_name("execution mode", str(mode), MODES, hint="energy-report --list-modes")
+    if mode not in EXECUTION_MODES:
+        raise unknown_name("execution mode", str(mode), EXECUTION_MODES, hint="energy-report --list-modes")
     return mode
 
 
@@ -78,7 +84,7 @@ def mode_counts(mode: str, workload: Workload, stats: SpikeActivity | None = Non
     Parameters
     ----------
     mode : str
-        One of :data:`MODES`.
+        One of :data:`EXECUTION_MODES`.
     workload : Workload
         Per-token projections, attention MACs and state bytes.
     stats : SpikeActivity, optional

@@ -3,7 +3,7 @@
 A profile file (``energy/data/profile-<name>.toml``, ``schema = "neurosim-hardware-profile"``) holds
 
 * ``name``, ``version``, ``kind`` (``ideal-asynchronous``, ``gpu`` or ``neuromorphic``), ``description``;
-* ``modes``: the execution modes (:data:`neurosim.energy.modes.MODES`) it can run, and ``[not_applicable]``:
+* ``modes``: the execution modes (:data:`neurosim.energy.modes.EXECUTION_MODES`) it can run, and ``[not_applicable]``:
   for every other mode, the reason it cannot (reported with the result, never priced as 0);
 * ``[sources.<id>]``: citations; ``[params.<name>]``: every number, with ``value``, ``unit``, ``source``,
   ``confidence`` and optional ``note`` and ``[[params.<name>.alternatives]]`` (where sources disagree
@@ -48,7 +48,7 @@ __all__ = [
 
 _SCHEMA = "neurosim-hardware-profile"
 PROFILE_KINDS: tuple[str, ...] = ("ideal-asynchronous", "gpu", "neuromorphic")
-# The modes are defined in neurosim.energy.modes; repeated here (and checked there) to avoid an import cycle.
+# The modes are defined in neurosim.energy.modes (EXECUTION_MODES); repeated here (and checked there) to avoid an import cycle.
 _MODES = ("fp16-dense", "int8-dense", "w8aspike-gpu", "w8aspike-event")
 _PARAM_KEYS = {"value", "unit", "source", "confidence", "note", "alternatives", "range"}
 _COST_KEYS = {"param", "scale", "divide_by", "table", "power", "minus", "rate", "utilisation", "ops_per_action",

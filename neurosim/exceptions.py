@@ -16,8 +16,11 @@ catch one class and print one line::
     ├── DependencyError (also ImportError)  an optional extra (torch, snntorch, transformers) is missing
     ├── OutputPathError (also InputError)   --out names a path neurosim may not replace (user data, cwd, input)
     ├── ResourceLimitError                  the work would need more memory than the limit allows
-    └── GraphError (also InputError)        a network graph (NIR) that cannot be read or run
-        └── UnsupportedNodeError            a node type neurosim cannot simulate; names node and type
+    ├── GraphError (also InputError)        a network graph (NIR) that cannot be read or run
+    │   └── UnsupportedNodeError            a node type neurosim cannot simulate; names node and type
+    ├── CorpusError (also InputError)       a prompts file that is empty, unreadable or malformed (names the line)
+    └── DistributedError                    a Dask cluster that cannot be reached or lost a shard
+        └── ShardFailedError                a shard whose workers died repeatedly; names the shard
 
 Messages name the argument, what was expected, what was given and, where there is one, the fix.
 """
@@ -31,7 +34,9 @@ __all__ = [
     "CheckpointError",
     "CodingRangeError",
     "ConfigError",
+    "CorpusError",
     "DependencyError",
+    "DistributedError",
     "GraphError",
     "InputError",
     "MissingFigureError",
@@ -41,6 +46,7 @@ __all__ = [
     "OverflowRiskError",
     "ResourceLimitError",
     "ShapeError",
+    "ShardFailedError",
     "UnsupportedNodeError",
     "unknown_name",
 ]
@@ -103,6 +109,18 @@ class GraphError(InputError):
 
 class UnsupportedNodeError(GraphError):
     """A graph node whose type neurosim cannot simulate; the message names the node and its type."""
+
+
+class CorpusError(InputError):
+    """A prompts file that is empty, unreadable or malformed, or a prompt that tokenises to nothing."""
+
+
+class DistributedError(NeurosimError):
+    """A Dask cluster that cannot be reached in time, or a distributed run that cannot complete."""
+
+
+class ShardFailedError(DistributedError):
+    """A shard of prompts whose worker died repeatedly; the message names the shard."""
 
 
 def unknown_name(kind: str, name: str, known: Iterable[str], *, hint: str = "") -> NotFoundError:

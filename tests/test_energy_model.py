@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from neurosim.energy.model_energy import RECORD_COLUMNS, energy_frame, energy_records, model_energy, model_workload
-from neurosim.energy.modes import MODES
+from neurosim.energy.modes import EXECUTION_MODES as MODES
 from neurosim.energy.neurobench import compare_operations, neurobench_counts, neurobench_from_tally
 from neurosim.energy.profiles import get_profile
 from neurosim.energy.tables import get_table

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from neurosim.energy.actions import ACTIONS, ActionCosts, ActionCounts, evaluate
-from neurosim.energy.modes import MODES, mode_counts, mode_energy
+from neurosim.energy.modes import EXECUTION_MODES as MODES, mode_counts, mode_energy
 from neurosim.energy.profiles import get_profile, load_profile
 from neurosim.counts import ProjectionSpec
 from neurosim.energy.workload import SpikeActivity, Workload

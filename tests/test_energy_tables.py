@@ -190,14 +190,18 @@ def test_paper_profile_uses_the_45nm_table():
     assert p.costs.static_power_w == 0 and p.costs.spike_events == 0
 
 
-def test_gpu_per_op_energy_from_power_at_peak():
+def test_gpu_per_op_energy_is_dynamic_power_at_peak():
+    # v2.0 profiles: dynamic energy per op = (board - idle) / peak; the idle power is charged over time by
+    # the system model (it used to sit inside an all-in board-power/(peak x utilisation) figure).
     for name in ("nvidia-h100", "nvidia-a100", "metax-c550"):
         p = get_profile(name)
         prm = p.params
-        want = 2 * prm["board_power"].value / (prm["peak_fp16"].value * prm["utilisation"].value)
+        dyn = prm["board_power"].value - prm["idle_power"].value
+        want = 2 * dyn / prm["peak_fp16"].value
         assert p.costs.mac_fp16 == pytest.approx(want, rel=1e-12)
-        # higher utilisation -> proportionally lower energy per op
-        q = p.with_params(utilisation=prm["utilisation"].value * 2)
+        assert p.costs.static_power_w == prm["idle_power"].value
+        # a higher idle power leaves less dynamic energy per op
+        q = p.with_params(idle_power=prm["idle_power"].value + dyn / 2)
         assert q.costs.mac_fp16 == pytest.approx(want / 2, rel=1e-12)
 
 

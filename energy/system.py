@@ -1,0 +1,683 @@
+"""System-level energy per token: time, static power, memory traffic and how many chips.
+
+Public API (stable; the reports, the CLI and the validation call it)
+--------------------------------------------------------------------
+``system_energy(model, *, mode, profile, batch=1, phase="decode", prompt_tokens=512, context=4096,
+stack="eager", stats=None, scope="all", block_size=1) -> SystemEnergy``
+    One (model, mode, profile) at a batch size and phase. ``model`` is a model name, ``ModelConfig``,
+    ``ModelCounts`` or :class:`~neurosim.energy.workload.Workload`.
+``SystemEnergy``
+    Fields ``model, mode, profile, kind, batch, phase, stack, scope, context, prompt_tokens,
+    tokens_per_step, total_j, compute_j, memory_j, static_j, interchip_j`` (J per token;
+    ``total_j = compute_j + memory_j + static_j + interchip_j``), ``seconds_per_token`` (device time per
+    token = step time / tokens per step; ``None`` for the idealised profile), ``step_s`` (time of one
+    step: per output token of each sequence in decode), ``bound_by`` (``"compute"``, ``"memory"``,
+    ``"power"``, ``"events"``, ``"interchip-latency"`` or ``"none"``), ``times_s`` (per resource, s per
+    step), ``chips``, ``chips_limited_by``, ``static_power_w`` (all chips), ``static_charged``,
+    ``interchip_messages`` (per token), ``weight_bytes``, ``by_action_j``, ``notes``;
+    :meth:`SystemEnergy.to_record` gives the JSON-ready dict.
+``system_records(models, *, modes=EXECUTION_MODES, profiles=None, baseline_profile="paper-45nm", **same)``
+    ``{"rows": [...], "skipped": [...], "assumptions": {...}}`` like
+    :func:`neurosim.energy.model_energy.energy_records`; rows carry :data:`SYSTEM_COLUMNS` plus
+    ``ratio_vs_fp16``, ``baseline``, ``by_action_j`` and ``notes``. ``system_frame`` is the DataFrame.
+``get_stack(name) -> StackPreset``, ``list_stacks()``
+    Software-stack presets (``energy/data/stacks.toml``): achievable fractions of peak rate and bandwidth.
+``chip_mapping(workload, profile, *, stats, scope) -> ChipMapping``
+    Layers of a spiking workload mapped onto event-driven chips in order.
+``break_even_spikes(model, *, profile, batch, ...) -> float | None``
+    Spikes per channel at which event-driven execution costs as much as INT8 dense per token.
+
+Model
+-----
+A *step* processes ``tokens_per_step`` tokens: ``batch`` in decode (one token per sequence) and
+``batch x prompt_tokens`` in prefill. Weights are read from DRAM/HBM once per step and shared by the
+batch (:func:`neurosim.energy.modes.mode_counts` with ``weight_reuse = tokens_per_step``); attention
+state (KV cache, GLA state) is read per sequence. Dynamic energy is the profile's per-action energy
+(per op and per byte). Time of a step is the largest of
+
+* compute: ops / (peak rate of their precision x the stack's compute efficiency) (GPU profiles);
+* memory: DRAM/HBM bytes / (bandwidth x the stack's bandwidth efficiency) (GPU profiles);
+* power: dynamic energy / (board power - idle power): the board cannot draw more than its limit;
+* events: synaptic events / (per-core event rate x cores used) on event-driven chips, summed along the
+  layers a token passes (a projection split over ``k`` chips runs on ``k`` chips at once), plus the
+  inter-chip latency of each chip boundary; with a batch, sequences are pipelined through the chips and
+  the step takes at least ``batch`` x the busiest chip's time.
+
+Static energy = idle/static power x step time x chips, per token divided by tokens per step. A model
+that does not fit one chip (GPU HBM capacity; a neuromorphic chip's synaptic memory, neurons or
+synapses) is spread over ``chips`` chips: GPUs in tensor parallel (bandwidth and peak add up;
+interconnect traffic not priced), neuromorphic chips layer by layer in order; every event whose
+projection lives on a chip other than its source is a message priced at ``interchip_energy``.
+The idealised ``paper-45nm`` profile has no rates and no static power: it gets no time (``None``)
+and no chip count (``None``), as in the report's idealisation.
+
+Profile figures read by name (``[params]`` of the profile file; a missing one raises
+:class:`~neurosim.exceptions.MissingFigureError` naming the parameter and file):
+GPU: ``peak_fp16``, ``peak_int8`` (op/s), ``hbm_bandwidth`` (byte/s), ``hbm_capacity`` (bytes),
+``board_power`` and the ``static_power`` key's parameter (``idle_power``). Event-driven chips:
+``synaptic_memory`` (bytes of INT8 weights per chip), optional ``neurons_per_chip`` and
+``synapses_per_chip``, ``synop_rate`` (op/s per chip) or ``synop_time`` with ``cores``,
+``interchip_energy`` and ``interchip_latency`` (needed only when the model spans more than one chip),
+and the ``static_power`` key (absent: static energy not charged, ``static_charged = False``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+import math
+from numbers import Integral
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from neurosim.energy._datafile import Where, read_toml, sources_of
+from neurosim.energy.actions import ActionCounts
+from neurosim.energy.modes import BYTES_PER_WEIGHT, EXECUTION_MODES, mode_energy
+from neurosim.energy.profiles import HardwareProfile, get_profile, list_profiles
+from neurosim.energy.workload import SpikeActivity, Workload
+from neurosim.exceptions import InputError, MissingFigureError, unknown_name
+
+__all__ = [
+    "DEFAULT_CONTEXT",
+    "DEFAULT_PROMPT_TOKENS",
+    "PHASES",
+    "STACKS",
+    "SYSTEM_COLUMNS",
+    "ChipMapping",
+    "StackPreset",
+    "SystemEnergy",
+    "break_even_spikes",
+    "chip_mapping",
+    "get_stack",
+    "list_stacks",
+    "system_energy",
+    "system_frame",
+    "system_records",
+]
+
+PHASES: tuple[str, ...] = ("decode", "prefill")
+#: Shipped software-stack presets (``energy/data/stacks.toml``).
+STACKS: tuple[str, ...] = ("eager", "optimized")
+DEFAULT_CONTEXT = 4096
+DEFAULT_PROMPT_TOKENS = 512
+
+#: Columns of a system record (J per token, seconds per token).
+SYSTEM_COLUMNS: tuple[str, ...] = (
+    "model", "mode", "profile", "kind", "batch", "phase", "stack", "scope", "context", "prompt_tokens",
+    "tokens_per_step", "compute_j", "memory_j", "static_j", "interchip_j", "total_j",
+    "seconds_per_token", "step_s", "bound_by", "chips", "chips_limited_by", "static_power_w",
+    "static_charged", "interchip_messages", "weight_bytes",
+)
+
+Phase = Literal["decode", "prefill"]
+_DATA = Path(__file__).resolve().parent / "data"
+_FLOP_PER_MAC = 2.0
+_NEURON_UPDATE_OPS = 3.0  # matches the GPU profiles' neuron_updates cost (3 FP16 ops per channel)
+
+
+# ---------------------------------------------------------------------------------------------
+# Software-stack presets
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StackPreset:
+    """Achievable fractions of a GPU's peak compute rate and memory bandwidth for a software stack."""
+
+    name: str
+    description: str
+    compute_efficiency: float
+    bandwidth_efficiency: float
+    sources: Mapping[str, str] = field(default_factory=dict, repr=False)
+    notes: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+def _load_stacks(path: Path) -> dict[str, StackPreset]:
+    data = read_toml(path)
+    top = Where(path)
+    if top.string(data, "schema") != "neurosim-software-stacks":
+        raise top.child("schema").error("expected 'neurosim-software-stacks'")
+    sources = sources_of(top, data)
+    out: dict[str, StackPreset] = {}
+    for name, body in top.table(data, "stacks").items():
+        w = top.child("stacks").child(name)
+        params = w.table(body, "params")
+        values: dict[str, float] = {}
+        notes: dict[str, str] = {}
+        srcs: dict[str, str] = {}
+        for key in ("compute_efficiency", "bandwidth_efficiency"):
+            pw = w.child("params").child(key)
+            if key not in params:
+                raise pw.error("missing required parameter")
+            raw, unit, si = pw.quantity(params[key])
+            if unit != "1" or not 0 < si <= 1:
+                raise pw.error(f"expected a fraction in (0, 1] with unit '1' (got {raw!r} {unit!r})")
+            pw.confidence(params[key])
+            srcs[key] = sources[pw.source(params[key], sources)]
+            notes[key] = str(params[key].get("note", ""))
+            values[key] = si
+        out[name] = StackPreset(name, w.string(body, "description", required=False), values["compute_efficiency"],
+                                values["bandwidth_efficiency"], MappingProxyType(srcs), MappingProxyType(notes))
+    return out
+
+
+@cache
+def _stacks() -> dict[str, StackPreset]:
+    return _load_stacks(_DATA / "stacks.toml")
+
+
+def list_stacks() -> list[str]:
+    """Names of the software-stack presets."""
+    return sorted(_stacks())
+
+
+def get_stack(name: str | StackPreset) -> StackPreset:
+    """A software-stack preset by name (``"eager"``, ``"optimized"``).
+
+    Raises
+    ------
+    NotFoundError
+        Unknown preset; lists the known ones.
+    """
+    if isinstance(name, StackPreset):
+        return name
+    stacks = _stacks()
+    if not isinstance(name, str) or name not in stacks:
+        raise unknown_name("software stack preset", str(name), stacks, hint="energy/data/stacks.toml")
+    return stacks[name]
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks and figures
+# ---------------------------------------------------------------------------------------------
+def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value <= 0:
+        raise InputError(f"{name!r} must be an int > 0 (got {value!r})")
+    return int(value)
+
+
+def _figure(profile: HardwareProfile, name: str, why: str, *, unit: str | None = None) -> float:
+    """SI value of parameter ``name``; :class:`MissingFigureError` naming the file when absent."""
+    p = profile.params.get(name)
+    if p is None:
+        raise MissingFigureError(
+            f"profile {profile.name!r} has no parameter {name!r}, needed for {why} "
+            f"(add [params.{name}] to {profile.path})")
+    if unit is not None and p.unit != unit:
+        raise MissingFigureError(f"profile {profile.name!r}: parameter {name!r} must be in {unit} "
+                                 f"for {why} (got {p.unit}; file {profile.path})")
+    if not p.value > 0:
+        raise MissingFigureError(f"profile {profile.name!r}: parameter {name!r} must be > 0 for {why} "
+                                 f"(file {profile.path})")
+    return float(p.value)
+
+
+def _optional(profile: HardwareProfile, name: str) -> float | None:
+    p = profile.params.get(name)
+    return float(p.value) if p is not None and p.value > 0 else None
+
+
+def _static_power(profile: HardwareProfile) -> float | None:
+    """Static (idle) power per chip in W, or None when the profile states none."""
+    return profile.costs.static_power_w if profile.costs.static_power_w > 0 else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Chip mapping (event-driven chips)
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChipMapping:
+    """Projections of a workload mapped onto event-driven chips in execution order.
+
+    Attributes
+    ----------
+    chips : int
+        Chips needed (>= 1).
+    limited_by : str
+        The capacity that sets the count: ``"synaptic_memory"``, ``"neurons_per_chip"`` or
+        ``"synapses_per_chip"``.
+    spans : tuple of (first, last) chip index per projection, in workload order.
+    messages_per_token : float
+        Spike messages per token that cross a chip boundary.
+    crossings_per_token : int
+        Chip boundaries one token's activity passes (``chips - 1`` for an in-order mapping).
+    event_seconds_per_token : float
+        Synaptic-event time of one token along the layers (parallel within a split projection).
+    busiest_chip_seconds : float
+        Event time per token of the busiest chip (the pipeline's throughput limit).
+    weight_bytes, neurons : float
+        INT8 weight bytes and neurons placed.
+    """
+
+    chips: int
+    limited_by: str
+    spans: tuple[tuple[int, int], ...]
+    messages_per_token: float
+    crossings_per_token: int
+    event_seconds_per_token: float
+    busiest_chip_seconds: float
+    weight_bytes: float
+    neurons: float
+
+
+def _chip_rate(profile: HardwareProfile) -> float:
+    rate = _optional(profile, "synop_rate")
+    if rate is not None:
+        return rate
+    if "synop_time" in profile.params or "cores" in profile.params:
+        t = _figure(profile, "synop_time", "the event time (time of one synaptic op in one core)", unit="s")
+        return _figure(profile, "cores", "the event time (cores working in parallel)", unit="1") / t
+    raise MissingFigureError(
+        f"profile {profile.name!r} has no parameter 'synop_rate' (or 'synop_time' with 'cores'), needed for "
+        f"the event time of a token (add [params.synop_rate] to {profile.path})")
+
+
+def chip_mapping(workload: Workload, profile: HardwareProfile, *, stats: SpikeActivity | None = None,
+                 scope: str = "spiked") -> ChipMapping:
+    """Map the spike-coded projections of ``workload`` onto chips of ``profile`` in order.
+
+    Each projection needs INT8 weight bytes (``in x out x instances``), ``out_features`` neurons and
+    ``in x out x instances`` synapses. Projections are packed greedily in execution order; one that does
+    not fit the rest of the current chip starts a new chip; one larger than a chip is split by output
+    columns over consecutive chips, so each of its input events is sent to every chip holding a part.
+    The input of a projection is taken to live on the last chip of the projection before it (the first
+    projection's input arrives from off-chip and is not counted). Messages = events of the input x
+    chips of the projection other than the source chip.
+
+    Raises
+    ------
+    MissingFigureError
+        The profile lacks ``synaptic_memory`` or an event rate.
+    """
+    stats = SpikeActivity.paper() if stats is None else stats
+    mem = _figure(profile, "synaptic_memory", "the chips a model needs (INT8 weight bytes per chip)", unit="byte")
+    npc = _optional(profile, "neurons_per_chip")
+    spc = _optional(profile, "synapses_per_chip")
+    rate = _chip_rate(profile)
+    projs = [p for p in workload.projections if p.spiked or scope == "all"]
+    if not projs:
+        raise InputError(f"workload {workload.name!r} has no projection to map (scope={scope!r})")
+    spans: list[tuple[int, int]] = []
+    chip, fill = 0, 0.0
+    busy: dict[int, float] = {}
+    limits = {"synaptic_memory": 0.0, "neurons_per_chip": 0.0, "synapses_per_chip": 0.0}
+    messages = 0.0
+    event_s = 0.0
+    total_bytes = total_neurons = 0.0
+    s = stats.spikes_per_channel
+    for i, p in enumerate(projs):
+        inst = int(getattr(p, "instances", 1))
+        wbytes = float(p.in_features * p.out_features * inst)  # INT8: one byte per weight
+        neurons = float(p.out_features * inst)
+        need = {"synaptic_memory": wbytes / mem,
+                "neurons_per_chip": neurons / npc if npc else 0.0,
+                "synapses_per_chip": wbytes / spc if spc else 0.0}
+        for k, v in need.items():
+            limits[k] += v
+        units = max(need.values())
+        total_bytes += wbytes
+        total_neurons += neurons
+        if units <= 1.0 - fill + 1e-12:
+            first = last = chip
+            fill += units
+        else:
+            if fill > 0:
+                chip += 1
+            n = max(1, math.ceil(units - 1e-12))
+            first, last = chip, chip + n - 1
+            chip = last
+            fill = units - (n - 1)
+        spans.append((first, last))
+        k = last - first + 1
+        synops = p.calls_per_token * p.in_features * s * p.out_features
+        for c in range(first, last + 1):
+            busy[c] = busy.get(c, 0.0) + synops / k / rate
+        event_s += synops / (rate * k)
+        source = spans[i - 1][1] if i > 0 else first
+        events = p.calls_per_token * p.in_features * s
+        messages += events * sum(1 for c in range(first, last + 1) if c != source)
+    chips = chip + 1
+    limited_by = max(limits, key=lambda key: limits[key])
+    return ChipMapping(chips=chips, limited_by=limited_by, spans=tuple(spans), messages_per_token=messages,
+                       crossings_per_token=chips - 1, event_seconds_per_token=event_s,
+                       busiest_chip_seconds=max(busy.values()), weight_bytes=total_bytes, neurons=total_neurons)
+
+
+# ---------------------------------------------------------------------------------------------
+# The system figure
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SystemEnergy:
+    """System energy per token of one (model, mode, profile) at a batch size and phase (see module doc)."""
+
+    model: str
+    mode: str
+    profile: str
+    kind: str
+    batch: int
+    phase: str
+    stack: str
+    scope: str
+    context: int
+    prompt_tokens: int | None
+    tokens_per_step: int
+    compute_j: float
+    memory_j: float
+    static_j: float
+    interchip_j: float
+    seconds_per_token: float | None
+    step_s: float | None
+    bound_by: str
+    times_s: Mapping[str, float]
+    chips: int | None
+    chips_limited_by: str
+    static_power_w: float
+    static_charged: bool
+    interchip_messages: float
+    weight_bytes: float
+    by_action_j: Mapping[str, float] = field(default_factory=dict, repr=False)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def total_j(self) -> float:
+        """compute + memory + static + inter-chip, J per token."""
+        return self.compute_j + self.memory_j + self.static_j + self.interchip_j
+
+    def to_record(self) -> dict[str, Any]:
+        """JSON-ready dict with :data:`SYSTEM_COLUMNS`, ``times_s``, ``by_action_j`` and ``notes``."""
+        rec = {k: getattr(self, k) for k in SYSTEM_COLUMNS}
+        rec["times_s"] = dict(self.times_s)
+        rec["by_action_j"] = dict(self.by_action_j)
+        rec["notes"] = list(self.notes)
+        return rec
+
+
+def _model_and_workload(model: Any, *, phase: str, context: int, prompt_tokens: int) -> tuple[str, Workload]:
+    """Workload per token of the phase; prefill averages attention over the prompt and writes its KV."""
+    if isinstance(model, Workload):
+        return model.name, model
+    from neurosim import counts as counts_mod
+    from neurosim import models
+
+    if isinstance(model, str):
+        model = models.get_model_config(model)
+    if isinstance(model, counts_mod.ModelCounts):
+        cfg = model.config
+        if phase == "decode":
+            return cfg.name, Workload.from_model_counts(model)
+        model = cfg
+    if not isinstance(model, models.ModelConfig):
+        raise InputError(f"'model' must be a model name, ModelConfig, ModelCounts or Workload "
+                         f"(got {type(model).__name__}); see neurosim.models.list_models()")
+    if phase == "decode":
+        return model.name, Workload.from_model_counts(counts_mod.analytical_counts(model, context_length=context))
+    mc = counts_mod.analytical_counts(model, context_length=prompt_tokens, batch_prefill=True)
+    # Prefill writes each prompt token's KV once (attention reads it from on-chip tiles) and reads/writes
+    # the context-independent state (GLA state, sinks) once per sequence.
+    state = float(sum(mc.state_bytes_per_token.values())) + float(sum(mc.fixed_state_bytes.values())) / prompt_tokens
+    return model.name, Workload(model.name, mc.projections, mc.attention_macs_per_token, state)
+
+
+def _stored_state_bytes(workload: Workload, mode: str, scope: str) -> float:
+    from neurosim.energy.modes import _STATE_SCALE
+
+    return workload.state_bytes * _STATE_SCALE[mode] if scope == "all" else 0.0
+
+
+def _weight_bytes(workload: Workload, mode: str, scope: str) -> float:
+    return float(sum(p.in_features * p.out_features * int(getattr(p, "instances", 1))
+                     for p in workload.projections if scope == "all" or p.spiked)) * BYTES_PER_WEIGHT[mode]
+
+
+def system_energy(model: Any, *, mode: str, profile: str | HardwareProfile, batch: int = 1,
+                  phase: Phase = "decode", prompt_tokens: int = DEFAULT_PROMPT_TOKENS,
+                  context: int = DEFAULT_CONTEXT, stack: str | StackPreset = "eager",
+                  stats: SpikeActivity | None = None, scope: str = "all", block_size: int = 1) -> SystemEnergy:
+    """System energy and time per token of ``model`` in ``mode`` on ``profile``.
+
+    Parameters
+    ----------
+    model : str, ModelConfig, ModelCounts or Workload
+    mode : str
+        One of :data:`neurosim.energy.modes.EXECUTION_MODES`.
+    profile : str or HardwareProfile
+    batch : int, keyword-only
+        Sequences per step (> 0). Weights are read once per step and shared by the batch.
+    phase : {"decode", "prefill"}, keyword-only
+        Decode: one token per sequence per step at ``context`` tokens of context. Prefill: a prompt of
+        ``prompt_tokens`` per sequence in one step.
+    prompt_tokens : int, keyword-only
+        Prompt length of the prefill phase (> 0).
+    context : int, keyword-only
+        Context length of the decode phase (> 0).
+    stack : str or StackPreset, keyword-only
+        Software-stack preset for GPU profiles (``"eager"``, ``"optimized"``); other kinds run ``native``.
+    stats : SpikeActivity, optional
+        Spike activity (default: the report's stated figures).
+    scope : {"all", "spiked"}, keyword-only
+        As in :func:`neurosim.energy.modes.mode_counts`.
+    block_size : int, keyword-only
+        Weight-fetch granularity of event-driven skipping.
+
+    Returns
+    -------
+    SystemEnergy
+
+    Raises
+    ------
+    InputError
+        ``batch``, ``prompt_tokens`` or ``context`` not an int > 0, unknown phase or scope, or the mode
+        cannot run on the profile (the message gives the profile's reason).
+    NotFoundError
+        Unknown profile, mode or stack preset.
+    MissingFigureError
+        The profile lacks a figure the time or chip model needs (names the parameter and the file).
+    """
+    batch = _positive_int(batch, "batch")
+    prompt_tokens = _positive_int(prompt_tokens, "prompt_tokens")
+    context = _positive_int(context, "context")
+    if phase not in PHASES:
+        raise InputError(f"'phase' must be one of {', '.join(PHASES)} (got {phase!r})")
+    if scope not in ("all", "spiked"):
+        raise InputError(f"'scope' must be 'all' or 'spiked' (got {scope!r})")
+    preset = get_stack(stack)
+    prof = profile if isinstance(profile, HardwareProfile) else get_profile(profile)
+    name, workload = _model_and_workload(model, phase=phase, context=context, prompt_tokens=prompt_tokens)
+    stats = SpikeActivity.paper() if stats is None else stats
+    tokens = batch * (prompt_tokens if phase == "prefill" else 1)
+    res = mode_energy(mode, workload, prof, stats, block_size=block_size, weight_reuse=float(tokens), scope=scope)
+    if res.breakdown is None:
+        raise InputError(f"{mode} cannot run on {prof.name!r}: {res.reason}")
+    per_token = res.counts
+    dyn = res.breakdown
+    notes = [n for n in dyn.notes if not n.startswith("static power not charged")]
+    wbytes = _weight_bytes(workload, mode, scope)
+    common = dict(model=name, mode=mode, profile=prof.name, kind=prof.kind, batch=batch, phase=phase,
+                  scope=scope, context=context, prompt_tokens=prompt_tokens if phase == "prefill" else None,
+                  tokens_per_step=tokens, compute_j=dyn.compute_j, memory_j=dyn.memory_j,
+                  weight_bytes=wbytes, by_action_j=MappingProxyType(dict(dyn.by_action)))
+    if prof.kind == "gpu":
+        return _gpu(prof, preset, per_token, dyn.compute_j + dyn.memory_j, workload, common, notes)
+    if prof.kind == "neuromorphic":
+        return _chips(prof, workload, stats, common, notes)
+    notes.append("idealised profile: no rates, no static power and no capacity (the report's assumption); "
+                 "time and chips are not modelled")
+    return SystemEnergy(**common, stack="native", static_j=0.0, interchip_j=0.0, seconds_per_token=None,
+                        step_s=None, bound_by="none", times_s=MappingProxyType({}), chips=None,
+                        chips_limited_by="", static_power_w=0.0, static_charged=False,
+                        interchip_messages=0.0, notes=tuple(notes))
+
+
+def _gpu(prof: HardwareProfile, preset: StackPreset, per_token: ActionCounts, dyn_j_per_token: float,
+         workload: Workload, common: dict[str, Any], notes: list[str]) -> SystemEnergy:
+    mode, scope, batch, tokens = common["mode"], common["scope"], common["batch"], common["tokens_per_step"]
+    step = per_token.scaled(tokens)
+    why = f"the time of {mode} on a GPU"
+    bw = _figure(prof, "hbm_bandwidth", why, unit="byte/s")
+    cap = _figure(prof, "hbm_capacity", "the GPUs a model needs", unit="byte")
+    board = _figure(prof, "board_power", "the power-limit time", unit="W")
+    idle = _static_power(prof)
+    if idle is None:
+        raise MissingFigureError(f"profile {prof.name!r} has no static (idle) power, needed for {why} "
+                                 f"(set static_power = \"idle_power\" and add [params.idle_power] to {prof.path})")
+    fp16_ops = _FLOP_PER_MAC * step.mac_fp16 + _NEURON_UPDATE_OPS * step.neuron_updates
+    int8_ops = _FLOP_PER_MAC * step.mac_int8 + step.add_int8
+    peak16 = _figure(prof, "peak_fp16", why, unit="op/s") if fp16_ops > 0 else 1.0
+    peak8 = _figure(prof, "peak_int8", why, unit="op/s") if int8_ops > 0 else 1.0
+    stored = common["weight_bytes"] + batch * _stored_state_bytes(workload, mode, scope)
+    gpus = max(1, math.ceil(stored / cap))
+    ce, be = preset.compute_efficiency, preset.bandwidth_efficiency
+    times = {
+        "compute": (fp16_ops / peak16 + int8_ops / peak8) / (ce * gpus),
+        "memory": step.dram_bytes / (bw * be * gpus),
+        "power": dyn_j_per_token * tokens / ((board - idle) * gpus),
+    }
+    bound = max(times, key=lambda k: times[k])
+    step_s = times[bound]
+    if gpus > 1:
+        notes.append(f"{gpus} GPUs in tensor parallel: weights and state ({stored / 1e9:.1f} GB) exceed one "
+                     f"GPU's {cap / 1e9:.0f} GB; interconnect traffic is not priced")
+    notes.append(f"stack {preset.name}: {ce:g} of peak compute, {be:g} of HBM bandwidth")
+    static_w = idle * gpus
+    return SystemEnergy(**common, stack=preset.name, static_j=static_w * step_s / tokens, interchip_j=0.0,
+                        seconds_per_token=step_s / tokens, step_s=step_s, bound_by=bound,
+                        times_s=MappingProxyType(times), chips=gpus, chips_limited_by="hbm_capacity",
+                        static_power_w=static_w, static_charged=True, interchip_messages=0.0,
+                        notes=tuple(notes))
+
+
+def _chips(prof: HardwareProfile, workload: Workload, stats: SpikeActivity, common: dict[str, Any],
+           notes: list[str]) -> SystemEnergy:
+    batch, tokens = common["batch"], common["tokens_per_step"]
+    m = chip_mapping(workload, prof, stats=stats, scope=common["scope"])
+    link_j = link_s = 0.0
+    if m.chips > 1:
+        link_j = _figure(prof, "interchip_energy", f"the {m.chips}-chip mapping (energy per inter-chip message)",
+                         unit="J")
+        link_s = _figure(prof, "interchip_latency", f"the {m.chips}-chip mapping (latency per chip boundary)",
+                         unit="s")
+    # A token passes the layers in order; sequences of a batch (and prompt tokens) are pipelined through
+    # the chips, so a step takes at least tokens x the busiest chip's time.
+    latency = m.event_seconds_per_token + m.crossings_per_token * link_s
+    times = {"events": m.event_seconds_per_token, "interchip-latency": m.crossings_per_token * link_s,
+             "pipeline": tokens * m.busiest_chip_seconds}
+    step_s = max(latency, times["pipeline"])
+    bound = "events" if times["events"] >= times["interchip-latency"] else "interchip-latency"
+    static = _static_power(prof)
+    static_w = (static or 0.0) * m.chips
+    if static is None:
+        notes.append(f"static power NOT charged: profile {prof.name!r} states no static power "
+                     f"(add static_power to {prof.path})")
+    notes.append(f"{m.chips} chips (limited by {m.limited_by}); layers mapped in order, "
+                 f"{m.messages_per_token:.3g} inter-chip messages per token")
+    return SystemEnergy(**common, stack="native", static_j=static_w * step_s / tokens,
+                        interchip_j=m.messages_per_token * link_j, seconds_per_token=step_s / tokens,
+                        step_s=step_s, bound_by=bound, times_s=MappingProxyType(times), chips=m.chips,
+                        chips_limited_by=m.limited_by, static_power_w=static_w, static_charged=static is not None,
+                        interchip_messages=m.messages_per_token, notes=tuple(notes))
+
+
+# ---------------------------------------------------------------------------------------------
+# Records for many (model, mode, profile)
+# ---------------------------------------------------------------------------------------------
+def system_records(models: Any = "spikingbrain-7b", *, modes: Sequence[str] = EXECUTION_MODES,
+                   profiles: Sequence[str | HardwareProfile] | None = None, batch: int = 1,
+                   phase: Phase = "decode", prompt_tokens: int = DEFAULT_PROMPT_TOKENS,
+                   context: int = DEFAULT_CONTEXT, stack: str = "eager", stats: SpikeActivity | None = None,
+                   scope: str = "all", block_size: int = 1, baseline_profile: str = "paper-45nm") -> dict[str, Any]:
+    """JSON-ready system records for every (model, mode, profile); see the module docstring.
+
+    Pairs that cannot run (mode not on the profile, no figure for an action) are listed in ``skipped``
+    with the reason; a profile lacking a time or chip figure raises :class:`MissingFigureError`.
+    ``ratio_vs_fp16`` divides by FP16 dense on the same profile when it runs it, else on
+    ``baseline_profile`` at the same batch and phase.
+    """
+    if isinstance(models, (str, Workload)) or not isinstance(models, Iterable):
+        models = [models]
+    stats = SpikeActivity.paper() if stats is None else stats
+    preset = get_stack(stack)
+    plist = [p if isinstance(p, HardwareProfile) else get_profile(p)
+             for p in (list_profiles() if profiles is None else profiles)]
+    kw = dict(batch=batch, phase=phase, prompt_tokens=prompt_tokens, context=context, stack=preset,
+              stats=stats, scope=scope, block_size=block_size)
+    rows: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
+    base_prof = get_profile(baseline_profile)
+    for m in models:
+        base = system_energy(m, mode="fp16-dense", profile=base_prof, **kw)
+        for prof in plist:
+            own = None
+            if prof.unsupported_reason("fp16-dense") is None:
+                own = system_energy(m, mode="fp16-dense", profile=prof, **kw)
+            ref = own if own is not None else base
+            for mode in modes:
+                reason = prof.unsupported_reason(mode)
+                try:
+                    res = own if (mode == "fp16-dense" and own is not None) else \
+                        system_energy(m, mode=mode, profile=prof, **kw)
+                except InputError as exc:
+                    if reason is None and "cannot run on" not in str(exc):
+                        raise
+                    skipped.append({"model": base.model, "mode": mode, "profile": prof.name,
+                                    "reason": str(exc).split(": ", 1)[-1]})
+                    continue
+                rec = res.to_record()
+                rec["ratio_vs_fp16"] = res.total_j / ref.total_j if ref.total_j > 0 else None
+                rec["baseline"] = f"fp16-dense@{ref.profile}"
+                rows.append(rec)
+    return {
+        "rows": rows, "skipped": skipped,
+        "assumptions": {"stats": stats.to_dict(), "batch": batch, "phase": phase, "prompt_tokens": prompt_tokens,
+                        "context": context, "stack": preset.name, "scope": scope, "block_size": block_size,
+                        "baseline_profile": base_prof.name,
+                        "profile_versions": {p.name: p.version for p in plist}},
+    }
+
+
+def system_frame(models: Any = "spikingbrain-7b", **options: Any) -> Any:
+    """:func:`system_records` rows as a DataFrame with :data:`SYSTEM_COLUMNS` (+ ratio and baseline)."""
+    import pandas as pd
+
+    rec = system_records(models, **options)
+    cols = list(SYSTEM_COLUMNS) + ["ratio_vs_fp16", "baseline"]
+    frame = pd.DataFrame([{k: r[k] for k in cols} for r in rec["rows"]], columns=cols)
+    frame.attrs["skipped"] = rec["skipped"]
+    frame.attrs["assumptions"] = rec["assumptions"]
+    return frame
+
+
+def break_even_spikes(model: Any, *, profile: str | HardwareProfile, batch: int = 1,
+                      dense_profile: str | HardwareProfile | None = None, scope: str = "spiked",
+                      stack: str = "eager", context: int = DEFAULT_CONTEXT, silent_fraction: float = 0.184,
+                      hi: float = 64.0) -> float | None:
+    """Spikes per channel at which event-driven (``w8aspike-event`` on ``profile``) costs as much per
+    token as INT8 dense (``int8-dense`` on ``dense_profile``, default the same profile).
+
+    Event-driven energy grows with the spike rate (synaptic ops, messages, event time); dense does not.
+    Solved by bisection on ``spikes_per_channel`` in ``[0, hi]`` at a fixed silent fraction (clipped so the
+    statistics stay consistent). Returns None when event-driven is dearer even at 0 spikes, ``hi`` when
+    it is cheaper at ``hi``.
+    """
+    prof = profile if isinstance(profile, HardwareProfile) else get_profile(profile)
+    dprof = prof if dense_profile is None else (
+        dense_profile if isinstance(dense_profile, HardwareProfile) else get_profile(dense_profile))
+    kw = dict(batch=batch, stack=stack, context=context, scope=scope)
+    dense = system_energy(model, mode="int8-dense", profile=dprof, **kw).total_j
+
+    def event(s: float) -> float:
+        st = SpikeActivity(s, min(silent_fraction, 1.0) if s > 0 else 1.0)
+        return system_energy(model, mode="w8aspike-event", profile=prof, stats=st, **kw).total_j
+
+    if event(1e-9) >= dense:
+        return None
+    if event(hi) <= dense:
+        return hi
+    lo, up = 1e-9, hi
+    for _ in range(60):
+        mid = 0.5 * (lo + up)
+        if event(mid) <= dense:
+            lo = mid
+        else:
+            up = mid
+    return 0.5 * (lo + up)
+
