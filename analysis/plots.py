@@ -271,8 +271,8 @@ def _energy_prefix(values: np.ndarray) -> tuple[float, str]:
 
 
 def plot_energy(records: Iterable[Mapping[str, Any]] | Mapping[str, Any] | pd.DataFrame, ax: Axes | None = None, *, log: bool | None = None,
-                **kwargs: Any) -> Axes:
-    """Energy per token of each (model, mode, profile), stacked as compute, memory and static.
+                per: str = "token", **kwargs: Any) -> Axes:
+    """Energy of each (model, mode, profile), stacked as compute, memory and static.
 
     Parameters
     ----------
@@ -283,6 +283,9 @@ def plot_energy(records: Iterable[Mapping[str, Any]] | Mapping[str, Any] | pd.Da
     log : bool, optional
         Log x axis. Default: log only when the totals span more than 50x (then segment lengths are not
         proportional to the parts, so each bar end also prints the compute/memory/static shares).
+    per : str
+        What one record's energy is for, named on the axis: ``"token"`` (default; per-token records of
+        the energy model) or e.g. ``"forward pass"`` (a profiled model's whole input).
     **kwargs
         Forwarded to ``Axes.barh``.
 
@@ -340,7 +343,7 @@ def plot_energy(records: Iterable[Mapping[str, Any]] | Mapping[str, Any] | pd.Da
             ax.set_xlim(pos.min() / 3, pos.max() * 12)
     elif pos.size:
         ax.set_xlim(0, pos.max() * 1.45)  # room for the printed totals
-    ax.set_xlabel(f"energy per token ({unit}); printed: total (compute/memory/static %)")
+    ax.set_xlabel(f"energy per {per} ({unit}); printed: total (compute/memory/static %)")
     ax.set_ylabel("mode | hardware profile" if single_model else "model | mode | hardware profile", fontsize=9)
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(True, axis="x", color="0.9")

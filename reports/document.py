@@ -58,73 +58,21 @@ def png_bytes(fig: Any) -> bytes:
 
 
 def _per_token_events(result: JobResult) -> dict[str, float]:
-    """Events and MACs per token of the whole model: measured spike rate x analytical shapes."""
-    counts = result.model_counts
-    spc = result.measured_stats.spikes_per_channel
-    spiked = [p for p in counts.projections if p.spiked]
-    inputs = sum(p.in_features * p.calls_per_token for p in spiked)
-    fanout = sum(p.in_features * p.out_features * p.calls_per_token for p in spiked)
-    return {
-        "spike_events": spc * inputs,
-        "synaptic_ops": spc * fanout,
-        "spiked_projection_inputs": float(inputs),
-        "dense_projection_macs": float(counts.projection_macs_per_token),
-        "attention_macs": float(counts.attention_macs_per_token),
-        "context_length": float(counts.context_length),
-    }
+    from neurosim.analysis.job_stats import per_token_events
 
-
-def layer_records(result: JobResult) -> list[dict[str, Any]]:
-    """One record per simulated projection (the ``layers`` list of summary.json)."""
-    from neurosim.analysis.sparsity import window_sparsity
-    from neurosim.energy.neurobench import neurobench_from_tally
-
-    recs = []
-    for sim in result.simulated:
-        for tally in sim.tallies:
-            c = sim.counts[tally.name]
-            nb = neurobench_from_tally(tally)
-            recs.append({
-                "name": tally.name,
-                "layer": sim.layer,
-                "layer_type": sim.layer_type,
-                "in_features": tally.in_features,
-                "out_features": tally.out_features,
-                "tokens": tally.tokens,
-                "spikes_per_channel": tally.spikes_per_channel,
-                "silent_fraction": tally.silent_fraction,
-                "window_sparsity": window_sparsity(c, 3).sparsity,
-                "events": tally.spike_events,
-                "synaptic_ops": tally.synaptic_ops,
-                "macs": tally.dense_macs,
-                "time_steps": tally.time_steps,
-                # NeuroBench SynapticOperations beside ours: a count of 5 is one "effective" op there but
-                # two bitwise events (101) here, each a weight-row addition.
-                "neurobench_dense": nb.dense,
-                "neurobench_effective_macs": nb.effective_macs,
-                "neurobench_effective_acs": nb.effective_acs,
-            })
-    return recs
+    return per_token_events(result.model_counts, result.measured_stats.spikes_per_channel)
 
 
 def _neurobench_totals(result: JobResult) -> dict[str, float]:
-    """NeuroBench Dense / Effective_MACs / Effective_ACs summed over the sample, and our synaptic ops.
+    from neurosim.analysis.job_stats import neurobench_totals
 
-    NeuroBench calls an input spiking only when every value is in {-1, 0, 1}; multi-valued counts are
-    MACs there, and one nonzero count is one operation however many spike events it codes.
-    """
-    from neurosim.energy.neurobench import neurobench_from_tally
+    return neurobench_totals(result.simulated, result.sample_tally.synaptic_ops)
 
-    nbs = [neurobench_from_tally(t) for s in result.simulated for t in s.tallies]
-    effective = sum(n.effective for n in nbs)
-    syn = float(result.sample_tally.synaptic_ops)
-    return {
-        "Dense": sum(n.dense for n in nbs),
-        "Effective_MACs": sum(n.effective_macs for n in nbs),
-        "Effective_ACs": sum(n.effective_acs for n in nbs),
-        "synaptic_ops": syn,
-        "synaptic_ops_per_effective_op": syn / effective if effective else float("nan"),
-    }
+
+def _layer_records(result: JobResult) -> list[dict[str, Any]]:
+    from neurosim.analysis.job_stats import layer_records
+
+    return layer_records(result.simulated)
 
 
 def _energy_rows(records: Mapping[str, Any], stats_label: str) -> list[dict[str, Any]]:
@@ -172,7 +120,7 @@ def summary_record(result: JobResult) -> dict[str, Any]:
             "skipped_whole_model": result.energy_all["skipped"],
             "assumptions": result.energy["assumptions"],
         },
-        "layers": layer_records(result),
+        "layers": _layer_records(result),
         "claims": {c.id: c.status for c in result.claims},
         "units": {"energy": "J", "events": "count per token", "fractions": "1"},
     }
@@ -224,17 +172,18 @@ def energy_table(records: Mapping[str, Any], *, unit: str = "mJ") -> pd.DataFram
 
 
 def _statistics_frame(result: JobResult) -> pd.DataFrame:
-    from neurosim.analysis.calibration import REPORT_TARGET
+    from neurosim.analysis.job_stats import WINDOW_SPARSITY_SAMPLES, published_figures
 
-    report = {"silent_fraction": 0.184, "spikes_per_channel": 1.13, "window_sparsity": 0.6915,
-              "within_0_7": 0.941, "above_16": 0.01}
-    target = getattr(REPORT_TARGET, "values", lambda: {})()
+    published = published_figures(result.settings.k)
     rows = []
     for key, text in SPARSITY_DEFINITIONS.items():
         if key not in result.statistics:
             continue
+        pub = published.get(key)
         rows.append({"statistic": key, "this run": result.statistics[key],
-                     "report": target.get(key, report.get(key, float("nan"))), "definition": text})
+                     "report": pub.value if pub is not None and pub.value is not None else float("nan"),
+                     "published at": pub.source if pub is not None else "no published figure",
+                     "sample": WINDOW_SPARSITY_SAMPLES["statistics"], "definition": text})
     return pd.DataFrame(rows)
 
 
@@ -308,6 +257,8 @@ def report_files(result: JobResult, formats: Sequence[str]) -> ReportFiles:
             files.add_text(name, frame.to_csv(index=False, float_format="%.10g"))
     if not ({"md", "html"} & set(formats)):
         return files
+    from neurosim.analysis.job_stats import WINDOW_SPARSITY_SAMPLES
+
     figures = _figures(result)
     for fig in figures:
         files[fig.filename] = fig.png
@@ -316,7 +267,8 @@ def report_files(result: JobResult, formats: Sequence[str]) -> ReportFiles:
     sections = [
         Section("Sparsity and spike statistics",
                 "Each sparsity figure of the report uses its own definition; they are shown side by side on the "
-                "counts of every simulated projection input.",
+                "counts of every simulated projection input (the sample column). The published value is the "
+                "report's figure at this run's k (its text at k = 3, table 11 at another k it lists), or none.",
                 tables=(Table("Spike statistics of this run and the report's figures", stats,
                               csv_link("statistics.csv")),),
                 figures=tuple(f for f in figures if f.filename in ("count_histogram.png", "raster.png"))),
@@ -343,12 +295,14 @@ def report_files(result: JobResult, formats: Sequence[str]) -> ReportFiles:
                 tables=(Table("Claims", claim_view, csv_link("claims.csv")),),
                 figures=tuple(f for f in figures if f.filename == "prefill.png")),
         Section("k sweep",
-                "Statistics of the input activations for each k (the report's table 11 values beside them).",
+                "Statistics for each k (the report's table 11 values beside them), computed on "
+                + WINDOW_SPARSITY_SAMPLES["k_sweep"] + ": a different sample from the statistics table's, "
+                "so its window sparsity at the run's k differs from that table's.",
                 tables=(Table("k sweep", result.sweep, csv_link("k_sweep.csv")),),
                 figures=tuple(f for f in figures if f.filename == "k_sweep.png")),
         Section("Simulated projections",
                 "One row per projection run spike by spike (event-driven engine, bit-exact against dense "
-                "integer math).",
+                "integer math); window_sparsity is over " + WINDOW_SPARSITY_SAMPLES["layers"] + ".",
                 tables=(Table("Per-projection tallies", layers, csv_link("layers.csv")),)),
     ]
     title = f"neurosim energy report: {result.config.name}"
@@ -368,13 +322,22 @@ def _short_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 def format_summary(result: JobResult) -> str:
     """Compact terminal summary of a run."""
+    from neurosim.analysis.job_stats import WINDOW_SPARSITY_SAMPLES, format_published, published_figures
+
     st = result.statistics
+    published = published_figures(result.settings.k)
+
+    def pub(key: str, percent: bool = True) -> str:
+        return format_published(published[key], percent=percent)
+
     lines = [
         f"{result.config.name}: {len(result.simulated)} layer(s) x {result.settings.tokens} tokens simulated, "
         f"k = {result.settings.k:g}, {result.settings.coding} coding",
-        f"  spikes per channel {st['spikes_per_channel']:.3f} (report 1.13)   silent {st['silent_fraction']:.1%} "
-        f"(report 18.4%)   window sparsity {st['window_sparsity']:.1%} (report 69.15%)   "
-        f"|c|<=7 {st['within_0_7']:.1%} (report 94.1%)",
+        f"  spikes per channel {st['spikes_per_channel']:.3f} ({pub('spikes_per_channel', False)})   "
+        f"silent {st['silent_fraction']:.1%} ({pub('silent_fraction')})   "
+        f"|c|<=7 {st['within_0_7']:.1%} ({pub('within_0_7')})",
+        f"  window sparsity {st['window_sparsity']:.1%} ({pub('window_sparsity')}); 3-step window over "
+        f"{WINDOW_SPARSITY_SAMPLES['statistics']}",
         "",
         "Energy per token of the spiked projections (batch 1, weights from DRAM), measured statistics [mJ]:",
         format_terminal_table(_short_columns(energy_table(result.energy)), max_width=160),

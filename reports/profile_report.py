@@ -97,7 +97,8 @@ def profile_report_files(profile: Any, *, title: str, formats: Sequence[str]) ->
             from neurosim.analysis import plots
             from neurosim.reports.document import png_bytes
 
-            ax = plots.plot_energy(rows)
+            # Profile records price the whole profiled input (every token of the batch), not one token.
+            ax = plots.plot_energy(rows, per="forward pass")
             figures.append(Figure("Energy of the profiled pass per mode and profile", "energy.png",
                                   png_bytes(ax.figure)))
             files["energy.png"] = figures[0].png
