@@ -95,6 +95,7 @@ __all__ = [
     "system_energy",
     "system_frame",
     "system_records",
+    "system_table",
 ]
 
 PHASES: tuple[str, ...] = ("decode", "prefill")
@@ -644,6 +645,33 @@ def system_frame(models: Any = "spikingbrain-7b", **options: Any) -> Any:
     frame.attrs["skipped"] = rec["skipped"]
     frame.attrs["assumptions"] = rec["assumptions"]
     return frame
+
+
+def system_table(records: Mapping[str, Any] | Sequence[Mapping[str, Any]], *, unit: str = "mJ") -> Any:
+    """Display table of system records: one row per (model, profile, mode), energies per token in ``unit``
+    (``"J"``, ``"mJ"`` or ``"uJ"``), time per token and per step in ms, the bound and the chips assumed."""
+    import pandas as pd
+
+    scale = {"J": 1.0, "mJ": 1e3, "uJ": 1e6}.get(unit)
+    if scale is None:
+        raise InputError(f"'unit' must be J, mJ or uJ (got {unit!r})")
+    rows = records["rows"] if isinstance(records, Mapping) else records
+    out = []
+    for r in rows:
+        def ms(v: Any) -> Any:
+            return None if v is None else v * 1e3
+        out.append({
+            "model": r["model"], "profile": r["profile"], "mode": r["mode"], "batch": r["batch"],
+            "stack": r["stack"], f"total [{unit}/tok]": r["total_j"] * scale,
+            f"compute [{unit}]": r["compute_j"] * scale, f"memory [{unit}]": r["memory_j"] * scale,
+            f"static [{unit}]": r["static_j"] * scale, f"inter-chip [{unit}]": r["interchip_j"] * scale,
+            "ms/token": ms(r["seconds_per_token"]), "ms/step": ms(r["step_s"]), "bound by": r["bound_by"],
+            "chips": r["chips"] if r["chips"] is not None else "n/a",
+            "static charged": "yes" if r["static_charged"] else ("n/a" if r["kind"] != "neuromorphic" and
+                                                                  r["chips"] is None else "NO"),
+            "vs fp16": r.get("ratio_vs_fp16"),
+        })
+    return pd.DataFrame(out)
 
 
 def break_even_spikes(model: Any, *, profile: str | HardwareProfile, batch: int = 1,

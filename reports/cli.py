@@ -192,6 +192,15 @@ def _build_parsers() -> dict[str, argparse.ArgumentParser]:
     energy.add_argument("--block-size", type=_positive_int, default=1,
                         help="weight rows fetched together in event-driven mode; a block is skipped only when "
                              "all its input channels are silent (default 1)")
+    energy.add_argument("--batch", type=_positive_int, default=1,
+                        help="sequences per step; weights are read once per step and shared by the batch (default 1)")
+    energy.add_argument("--phase", choices=("decode", "prefill"), default="decode",
+                        help="decode: one token per sequence per step (default); prefill: a prompt per sequence")
+    energy.add_argument("--prompt-tokens", type=_positive_int, default=512,
+                        help="prompt length of the prefill phase (default 512)")
+    energy.add_argument("--stack", default="eager",
+                        help="GPU software-stack preset from energy/data/stacks.toml: eager (HF transformers, "
+                             "default) or optimized (vLLM/TensorRT-LLM class)")
     add_print_format(energy)
     add_seed(energy)
     energy.add_argument("--list-models", action="store_true", help="list built-in models and exit")
@@ -230,17 +239,44 @@ def _build_parsers() -> dict[str, argparse.ArgumentParser]:
     return parsers
 
 
+def _memory_size(value: str) -> str:
+    from neurosim.budget import parse_size
+    from neurosim.exceptions import InputError
+
+    try:
+        parse_size(value)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def _add_memory_limit(p: argparse.ArgumentParser) -> None:
+    """Add ``--memory-limit SIZE`` (see :mod:`neurosim.budget`)."""
+    p.add_argument("--memory-limit", type=_memory_size, default=None, metavar="SIZE",
+                   help="refuse steps estimated to need more memory than SIZE (e.g. 64G, 512M, or 'none'); "
+                        "default: half the memory available, or $NEUROSIM_MEMORY_LIMIT")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     command = args_list[0] if args_list and args_list[0] in _SUBCOMMANDS else ""
     parsers = _build_parsers()
+    for p in parsers.values():  # every subcommand: one definition
+        _add_memory_limit(p)
     parser = parsers[command]
     try:
         args = parser.parse_args(args_list[1:] if command else args_list)
     except SystemExit as exc:  # argparse: usage error (2) or --help (0); main() returns, never exits
         return int(exc.code or 0)
     from neurosim.reports import jobs
+
+    if args.memory_limit is not None:  # the budget (and any worker process) reads it from the environment
+        import os
+
+        from neurosim.budget import ENV_VAR
+
+        os.environ[ENV_VAR] = args.memory_limit
 
     try:
         return jobs.dispatch(command, args)
@@ -257,6 +293,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except MemoryError:
+        # An allocation the budget did not foresee; still one line, and the way out.
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        print(f"{PROG}: error: out of memory (ResourceLimitError); use fewer --tokens or layers, or a smaller "
+              "model", file=sys.stderr)
         return 1
     except Exception as exc:  # noqa: BLE001 - the one place that turns errors into exit codes
         if getattr(args, "debug", False):

@@ -228,11 +228,9 @@ def run_raster(args: argparse.Namespace) -> int:
 
 
 def run_energy(args: argparse.Namespace) -> int:
-    from neurosim.energy.model_energy import energy_records
-    from neurosim.counts import analytical_counts
+    from neurosim.energy.system import SYSTEM_COLUMNS, system_records, system_table
     from neurosim.energy.workload import SpikeActivity
     from neurosim.models import get_model_config
-    from neurosim.reports.document import energy_table
     from neurosim.reports.pipeline import resolve_profiles
     from neurosim.reports.render import format_terminal_table
     from neurosim.reports.writer import dumps_json
@@ -248,29 +246,33 @@ def run_energy(args: argparse.Namespace) -> int:
 
         counts, _ = spike_counts(calibrated_activations(32, config.hidden, seed=args.seed))
         stats = SpikeActivity(spikes_per_channel(counts), silent_fraction(counts),
-                                source=f"calibrated synthetic activations, seed {args.seed}")
-    model_counts = analytical_counts(config, context_length=args.context)
-    records = energy_records([model_counts], profiles=list(profiles), stats=stats, context_length=args.context,
-                             scope=args.scope, block_size=args.block_size)
+                              source=f"calibrated synthetic activations, seed {args.seed}")
+    records = system_records(config, profiles=list(profiles), stats=stats, context=args.context,
+                             scope=args.scope, block_size=args.block_size, batch=args.batch, phase=args.phase,
+                             prompt_tokens=args.prompt_tokens, stack=args.stack)
     if args.format == "json":
-        keep = ("model", "mode", "profile", "compute_j", "memory_j", "static_j", "total_j", "ratio_vs_fp16")
+        keep = (*SYSTEM_COLUMNS, "ratio_vs_fp16", "baseline", "notes")
         sys.stdout.write(dumps_json([{k: r[k] for k in keep} for r in records["rows"]]))
         return 0
     import pandas as pd
 
-    frame = pd.DataFrame(records["rows"])[["model", "mode", "profile", "compute_j", "memory_j", "static_j",
-                                           "total_j", "ratio_vs_fp16"]]
     if args.format == "csv":
+        frame = pd.DataFrame([{k: r[k] for k in (*SYSTEM_COLUMNS, "ratio_vs_fp16")} for r in records["rows"]])
         sys.stdout.write(frame.to_csv(index=False))
         return 0
+    table = system_table(records).drop(columns=["model"])
     if args.format == "md":
         from neurosim.reports.render import format_markdown_table
 
-        print(format_markdown_table(energy_table(records)))
+        print(format_markdown_table(table))
         return 0
-    print(f"{config.name}, context {args.context}, scope {args.scope}, block size {args.block_size}, "
-          f"stats: {stats.source}; energy per token [mJ]")
-    print(format_terminal_table(energy_table(records), max_width=160))
+    phase = args.phase if args.phase == "decode" else f"prefill of {args.prompt_tokens} tokens"
+    print(f"{config.name}, {phase}, batch {args.batch}, context {args.context}, GPU stack {args.stack}, "
+          f"scope {args.scope}, stats: {stats.source}; energy per token [mJ] with static power and time")
+    print(format_terminal_table(table, max_width=200))
+    for r in records["rows"]:
+        if not r["static_charged"] and r["kind"] == "neuromorphic":
+            print(f"  {r['profile']}: static power not charged (the profile states none)")
     for s in records["skipped"]:
         print(f"  not applicable: {s['mode']} on {s['profile']}: {s['reason']}")
     return 0
