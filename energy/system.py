@@ -88,6 +88,7 @@ __all__ = [
     "ChipMapping",
     "StackPreset",
     "SystemEnergy",
+    "activity_at",
     "break_even_spikes",
     "chip_mapping",
     "get_stack",
@@ -674,17 +675,38 @@ def system_table(records: Mapping[str, Any] | Sequence[Mapping[str, Any]], *, un
     return pd.DataFrame(out)
 
 
+def activity_at(spikes_per_channel: float) -> SpikeActivity:
+    """Spike activity at a given mean spike count, with the silent share scaled from the report's figures.
+
+    The silent fraction follows ``p = 0.184 ** (s / 1.13)``: the report's 18.4% silent channels at its
+    1.13 spikes per channel, fewer silent channels as activity rises (every channel silent at 0). An
+    ASSUMPTION used for sweeps over the spike rate (break-even), not a measured law.
+    """
+    from neurosim.energy.workload import PAPER_SILENT_FRACTION, PAPER_SPIKES_PER_CHANNEL
+
+    s = float(spikes_per_channel)
+    if not math.isfinite(s) or s < 0:
+        raise InputError(f"'spikes_per_channel' must be a finite number >= 0 (got {spikes_per_channel!r})")
+    silent = PAPER_SILENT_FRACTION ** (s / PAPER_SPIKES_PER_CHANNEL) if s > 0 else 1.0
+    return SpikeActivity(s, silent, source=f"{s:g} spikes per channel, silent share scaled from the report")
+
+
 def break_even_spikes(model: Any, *, profile: str | HardwareProfile, batch: int = 1,
                       dense_profile: str | HardwareProfile | None = None, scope: str = "spiked",
-                      stack: str = "eager", context: int = DEFAULT_CONTEXT, silent_fraction: float = 0.184,
-                      hi: float = 64.0) -> float | None:
+                      stack: str = "eager", context: int = DEFAULT_CONTEXT, hi: float = 64.0) -> float | None:
     """Spikes per channel at which event-driven (``w8aspike-event`` on ``profile``) costs as much per
     token as INT8 dense (``int8-dense`` on ``dense_profile``, default the same profile).
 
-    Event-driven energy grows with the spike rate (synaptic ops, messages, event time); dense does not.
-    Solved by bisection on ``spikes_per_channel`` in ``[0, hi]`` at a fixed silent fraction (clipped so the
-    statistics stay consistent). Returns None when event-driven is dearer even at 0 spikes, ``hi`` when
-    it is cheaper at ``hi``.
+    Event-driven energy grows with the spike rate (synaptic ops, messages, event time, fewer skipped weight
+    rows); dense does not. Solved by bisection on the spike rate in ``[0, hi]`` with the activity of
+    :func:`activity_at`. Returns None when event-driven is dearer even near 0 spikes, ``hi`` when it is
+    still cheaper at ``hi``.
+
+    Raises
+    ------
+    InputError
+        The dense mode cannot run on ``dense_profile`` (e.g. a neuromorphic chip: pass a GPU or
+        ``paper-45nm`` as ``dense_profile``).
     """
     prof = profile if isinstance(profile, HardwareProfile) else get_profile(profile)
     dprof = prof if dense_profile is None else (
@@ -693,8 +715,7 @@ def break_even_spikes(model: Any, *, profile: str | HardwareProfile, batch: int 
     dense = system_energy(model, mode="int8-dense", profile=dprof, **kw).total_j
 
     def event(s: float) -> float:
-        st = SpikeActivity(s, min(silent_fraction, 1.0) if s > 0 else 1.0)
-        return system_energy(model, mode="w8aspike-event", profile=prof, stats=st, **kw).total_j
+        return system_energy(model, mode="w8aspike-event", profile=prof, stats=activity_at(s), **kw).total_j
 
     if event(1e-9) >= dense:
         return None
