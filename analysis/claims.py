@@ -1,8 +1,9 @@
 """Audit of the SpikingBrain report's quantitative claims: each one recomputed from its stated inputs.
 
-Every published figure the audit uses is data in :data:`REPORT_FIGURES` (value in SI units, with the
-section or table it comes from); energy per operation comes from the ``horowitz-45nm`` table of the
-energy package, model sizes from :mod:`neurosim.counts`. Nothing here is an expected output: each
+Every published figure the audit uses is read from the report's data file
+(:func:`neurosim.energy.report_figures.report_figures`: value in SI units, the value as printed and
+where it is printed); energy per operation comes from the ``horowitz-45nm`` table of the energy
+package, model sizes from :mod:`neurosim.counts`. Nothing here is an expected output: each
 :class:`Claim` holds the figure as published, our recomputation, and a status:
 
 ``reproduced``
@@ -19,9 +20,12 @@ energy package, model sizes from :mod:`neurosim.counts`. Nothing here is an expe
 The sparsity audit (``sparsity-69``) asks whether 69.15 % sparsity in a 3-step window can co-exist with
 1.13 spikes per channel, 18.4 % silent channels, 94.1 % of ``|count| <= 7``, about 1 % above 16 and a mean
 ``|count|`` within ``k +- 1/2`` (rounding moves each ``|x/Vth|`` by at most 1/2 and ``mean|x|/Vth = k``).
-For each window definition it solves two linear programs over all count histograms satisfying those
-constraints (Charnes-Cooper form for the ratio definitions) and reports the range of sparsity they
-allow; the figure is consistent with a definition only if it lies in that range.
+For each window definition :func:`neurosim.analysis.sparsity_bounds.sparsity_bounds` solves two
+linear programs over all count histograms satisfying those constraints and gives the range of
+sparsity they allow; the figure is consistent with a definition only if it lies in that range.
+
+To add a claim: write a ``_<topic>_claims()`` function returning :class:`Claim` records and list it in
+:func:`audit_claims`, the one place that decides what the audit covers and in which order.
 """
 
 from __future__ import annotations
@@ -33,20 +37,25 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from neurosim._validation import as_int_counts, check_positive
+from neurosim.adaptive import spike_counts
+from neurosim.analysis.calibration import calibrated_activations
+from neurosim.analysis.sparsity import window_sparsity
+from neurosim.analysis.sparsity_bounds import WINDOW_DEFINITIONS, sparsity_bounds
+from neurosim.analysis.ttft import BASELINE_MODELS, TABLE_7, fit_baseline, prefill_flop_ratio
+from neurosim.counts import analytical_counts
+from neurosim.energy.profiles import get_profile, list_profiles
+from neurosim.energy.report_figures import report_figures
+from neurosim.energy.tables import get_table
 from neurosim.exceptions import InputError
+from neurosim.models import get_model_config
 
 __all__ = [
     "CLAIM_STATUSES",
-    "REPORT_FIGURES",
-    "WINDOW_DEFINITIONS",
     "Claim",
-    "ReportFigure",
     "audit_claims",
     "claims_frame",
-    "sparsity_bounds",
 ]
 
 Status = Literal[
@@ -60,64 +69,6 @@ CLAIM_STATUSES: tuple[str, ...] = (
     "inconsistent with other stated figures",
 )
 
-
-@dataclass(frozen=True)
-class ReportFigure:
-    """A figure as the report publishes it.
-
-    Attributes
-    ----------
-    value : float
-        The figure in SI units (J, s, tokens/s, FLOP/s) or as a fraction/ratio.
-    unit : str
-        Unit of ``value`` (``"J"``, ``"fraction"``, ``"x"``...).
-    digits : int
-        Decimal places printed in the report, in the report's display unit (for rounding checks).
-    display_scale : float
-        Multiply ``value`` by this to get the printed number (1e12 for pJ, 100 for %).
-    source : str
-        Section, table or figure of the report.
-    """
-
-    value: float
-    unit: str
-    digits: int
-    display_scale: float
-    source: str
-
-    def rounds_to(self, x: float) -> bool:
-        """Whether ``x``, printed as the report prints this figure, gives the published number."""
-        return bool(round(x * self.display_scale, self.digits) == round(self.value * self.display_scale, self.digits))
-
-
-def _fig(value: float, unit: str, digits: int, scale: float, source: str) -> ReportFigure:
-    return ReportFigure(value, unit, digits, scale, source)
-
-
-_S55 = "section 5.5 (energy efficiency with asynchronous hardware)"
-_A8 = "section 5.5, figure 9 and appendix A.8 (spike statistics, k = 3)"
-
-#: The report's published figures (arXiv 2509.05276; BICLab/SpikingBrain-7B SpikingBrain_Report_Eng.pdf).
-REPORT_FIGURES: Mapping[str, ReportFigure] = MappingProxyType(
-    {
-        "spikes_per_channel": _fig(1.13, "spikes", 2, 1.0, _A8),
-        "silent_fraction": _fig(0.184, "fraction", 1, 100.0, _A8),
-        "within_7_fraction": _fig(0.941, "fraction", 1, 100.0, _A8),
-        "above_16_fraction": _fig(0.01, "fraction", 0, 100.0, _A8 + "; 'about 1%'"),
-        "window_sparsity": _fig(0.6915, "fraction", 2, 100.0, _A8 + "; 3-step window, INT3 range"),
-        "table11_k3_sparsity": _fig(0.692, "fraction", 3, 1.0, "appendix A.8, table 11, k = 3"),
-        "table11_k3_within_7": _fig(0.951, "fraction", 3, 1.0, "appendix A.8, table 11, k = 3"),
-        "spiking_mac_energy": _fig(0.034e-12, "J", 3, 1e12, _S55 + ": 1.13 x 0.03 pJ"),
-        "reduction_vs_fp16": _fig(0.977, "fraction", 1, 100.0, _S55),
-        "reduction_vs_int8": _fig(0.852, "fraction", 1, 100.0, _S55),
-        "ratio_vs_fp16": _fig(43.48, "x", 2, 1.0, _S55),
-        "ratio_vs_int8": _fig(6.76, "x", 2, 1.0, _S55),
-        "ttft_ratio_1m": _fig(26.5, "x", 1, 1.0, "section 4, table 7 (TTFT at 1M, 32 H100)"),
-        "ttft_ratio_4m": _fig(100.0, "x", 0, 1.0, "section 4 / abstract: 'over 100x' at 4M, extrapolated"),
-        "c550_mfu": _fig(0.234, "fraction", 1, 100.0, "section 4 (training on MetaX C550), 7B"),
-        "c550_tgs": _fig(1558.0, "tokens/s/GPU", 0, 1.0, "section 4 (training on MetaX C550), 7B"),
-    }
-)
 
 _TRAIN_SEQ_LEN = 8192
 # Stated assumption for the attention share of training FLOPs; the facts sheet gives no training
@@ -190,103 +141,12 @@ def _jsonable(v: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
-# Sparsity consistency: linear programs over count histograms
-# ---------------------------------------------------------------------------------------------
-#: Readings of "sparsity with a 3-step window (values within INT3 range, inactive bits filled with 0)".
-WINDOW_DEFINITIONS: Mapping[str, str] = MappingProxyType(
-    {
-        "exclude": "1 - mean popcount / 3 over channels with |count| <= 7 only "
-                   "(neurosim.analysis.sparsity.window_sparsity mode='exclude', the report's rule)",
-        "clip": "1 - mean popcount(min(|count|, 7)) / 3 over all channels (mode='clip')",
-        "all-3bit": "1 - mean popcount(|count|) / 3 over all channels (the facts sheet's 62.3 % reading)",
-        "multi-window": "zero bits / all bits when |count| takes ceil(bit_length / 3) 3-step windows",
-    }
-)
-_LP_MAX = 1 << 12
-
-
-def _definition_vectors(name: str, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per ``|count| = m``: (spikes counted, bits counted) for a window definition."""
-    pop = np.array([bin(int(v)).count("1") for v in m], dtype=np.float64)
-    if name == "all-3bit":
-        return pop, np.full(m.shape, 3.0)
-    if name == "multi-window":
-        bl = np.array([max(int(v).bit_length(), 1) for v in m], dtype=np.float64)
-        return pop, 3.0 * np.ceil(bl / 3.0)
-    if name == "exclude":
-        inside = (m <= 7).astype(np.float64)
-        return pop * inside, 3.0 * inside
-    clip = np.minimum(m, 7)
-    return np.array([bin(int(v)).count("1") for v in clip], dtype=np.float64), np.full(m.shape, 3.0)
-
-
-def sparsity_bounds(definition: str, *, k: float = 3.0) -> tuple[float, float]:
-    """Range of window sparsity over every ``|count|`` histogram consistent with the report's statistics.
-
-    Constraints (each as an interval of half a unit in the last published digit): silent fraction
-    18.4 %, 94.1 % of ``|count| <= 7``, 0.5-1.5 % above 16 ("about 1 %"), 1.13 spikes per channel, mean
-    ``|count|`` in ``[k - 1/2, k + 1/2]``; ``|count| < 4096``.
-
-    Parameters
-    ----------
-    definition : str
-        A key of :data:`WINDOW_DEFINITIONS`.
-    k : float
-        Threshold divisor (sets the mean-count constraint).
-
-    Returns
-    -------
-    (low, high) : tuple of float
-        Smallest and largest sparsity (fractions); ``(nan, nan)`` if no histogram satisfies the
-        constraints.
-    """
-    if definition not in WINDOW_DEFINITIONS:
-        from neurosim.exceptions import unknown_name
-
-        raise unknown_name("window definition", str(definition), WINDOW_DEFINITIONS)
-    k = check_positive(k, "k")
-    m = np.arange(_LP_MAX)
-    spikes, bits = _definition_vectors(definition, m)
-    pop, _ = _definition_vectors("all-3bit", m)
-    f = REPORT_FIGURES
-    rows: list[tuple[np.ndarray, float, float]] = [
-        ((m == 0).astype(float), f["silent_fraction"].value - 5e-4, f["silent_fraction"].value + 5e-4),
-        ((m <= 7).astype(float), f["within_7_fraction"].value - 5e-4, f["within_7_fraction"].value + 5e-4),
-        ((m > 16).astype(float), 0.005, 0.015),
-        (pop, f["spikes_per_channel"].value - 5e-3, f["spikes_per_channel"].value + 5e-3),
-        (m.astype(float), k - 0.5, k + 0.5),
-    ]
-    # Charnes-Cooper: y = p / (bits . p), t = 1 / (bits . p); sparsity = 1 - spikes . y.
-    n = m.size
-    a_ub, b_ub = [], []
-    for a, lo, hi in rows:
-        a_ub.append(np.append(a, -hi))  # a.y - hi t <= 0
-        b_ub.append(0.0)
-        a_ub.append(np.append(-a, lo))  # lo t - a.y <= 0
-        b_ub.append(0.0)
-    a_eq = np.vstack([np.append(np.ones(n), -1.0), np.append(bits, 0.0)])
-    b_eq = np.array([0.0, 1.0])
-    out = []
-    for sign in (1.0, -1.0):  # maximize spikes.y (lowest sparsity), then minimize
-        res = optimize.linprog(
-            np.append(-sign * spikes, 0.0), A_ub=np.array(a_ub), b_ub=np.array(b_ub),
-            A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs",
-        )
-        if res.status != 0:
-            return (float("nan"), float("nan"))
-        out.append(1.0 - float(spikes @ res.x[:n]))
-    return (min(out), max(out))
-
-
-# ---------------------------------------------------------------------------------------------
 # The audit
 # ---------------------------------------------------------------------------------------------
 def _energy_claims() -> list[Claim]:
-    from neurosim.energy.tables import get_table
-
     table = get_table("horowitz-45nm")
     e_add, e_fp16, e_int8 = (table.energy(key) for key in ("int8.add", "fp16.mac", "int8.mac"))
-    f = REPORT_FIGURES
+    f = report_figures()
     spc = f["spikes_per_channel"].value
     e_spk = spc * e_add
     inputs = {"spikes_per_channel": spc, "int8_add_J": e_add, "fp16_mac_J": e_fp16,
@@ -333,11 +193,7 @@ def _energy_claims() -> list[Claim]:
 
 
 def _sparsity_claims(counts: np.ndarray | None, k: float, seed: int) -> list[Claim]:
-    from neurosim.analysis.calibration import calibrated_activations
-    from neurosim.analysis.sparsity import window_sparsity
-    from neurosim.adaptive import spike_counts
-
-    f = REPORT_FIGURES
+    f = report_figures()
     x = calibrated_activations(64, 3584, seed=seed)
     cal_counts, _ = spike_counts(x, k)
     cal = window_sparsity(cal_counts).sparsity
@@ -377,9 +233,7 @@ def _sparsity_claims(counts: np.ndarray | None, k: float, seed: int) -> list[Cla
 
 
 def _ttft_claims() -> list[Claim]:
-    from neurosim.analysis.ttft import BASELINE_MODELS, TABLE_7, fit_baseline, prefill_flop_ratio
-
-    f = REPORT_FIGURES
+    f = report_figures()
     i1m = TABLE_7.lengths.index(1 << 20)
     r1m = TABLE_7.qwen_s[i1m] / TABLE_7.spikingbrain_s[i1m]
     fig = f["ttft_ratio_1m"]
@@ -408,10 +262,7 @@ def _ttft_claims() -> list[Claim]:
 
 
 def _c550_claim() -> Claim:
-    from neurosim.counts import analytical_counts
-    from neurosim.models import get_model_config
-
-    f = REPORT_FIGURES
+    f = report_figures()
     cfg = get_model_config("spikingbrain-7b")
     counts = analytical_counts(cfg, context_length=_TRAIN_SEQ_LEN, batch_prefill=True)
     # Training = forward + backward = 3 forward passes of 2 FLOPs per MAC.
@@ -441,8 +292,6 @@ def _c550_claim() -> Claim:
 
 def _third_party_c550_peak() -> float:
     """BF16 dense peak of the C550 from the energy package's hardware profiles (NaN if absent)."""
-    from neurosim.energy.profiles import get_profile, list_profiles
-
     if "metax-c550" not in list_profiles():
         return float("nan")
     param = get_profile("metax-c550").params.get("peak_fp16")
@@ -464,7 +313,7 @@ def audit_claims(*, counts: np.ndarray | None = None, k: float = 3.0, seed: int 
     Returns
     -------
     list of Claim
-        In a fixed order: energy, sparsity, TTFT, C550.
+        In a fixed order: energy, the system-level saving, sparsity, TTFT, C550.
 
     Raises
     ------
@@ -472,7 +321,10 @@ def audit_claims(*, counts: np.ndarray | None = None, k: float = 3.0, seed: int 
         ``k <= 0`` or ``counts`` not integer.
     """
     k = check_positive(k, "k")
-    return [*_energy_claims(), *_sparsity_claims(counts, k, seed), *_ttft_claims(), _c550_claim()]
+    from neurosim.analysis.system_claims import system_saving_claim  # imports Claim from here
+
+    return [*_energy_claims(), system_saving_claim(), *_sparsity_claims(counts, k, seed), *_ttft_claims(),
+            _c550_claim()]
 
 
 def claims_frame(claims: Sequence[Claim] | None = None, **audit_kwargs: Any) -> pd.DataFrame:
