@@ -18,7 +18,6 @@ _EXPORTS = {
     "CountDistribution": "neurosim.analysis.sparsity",
     "FiringRate": "neurosim.analysis.sparsity",
     "ModelProfile": "neurosim.analysis.torch_profile",
-    "REPORT_FIGURES": "neurosim.analysis.claims",
     "REPORT_TABLE_11": "neurosim.analysis.sweep",
     "SNNProfile": "neurosim.analysis.snn_profile",
     "SpikeStatistics": "neurosim.analysis.sparsity",
@@ -39,7 +38,7 @@ _EXPORTS = {
     "profile_model": "neurosim.analysis.torch_profile",
     "profile_snn": "neurosim.analysis.snn_profile",
     "silent_fraction": "neurosim.analysis.sparsity",
-    "sparsity_bounds": "neurosim.analysis.claims",
+    "sparsity_bounds": "neurosim.analysis.sparsity_bounds",
     "spikes_per_channel": "neurosim.analysis.sparsity",
     "summarize": "neurosim.analysis.sparsity",
     "window_sparsity": "neurosim.analysis.sparsity",
@@ -47,7 +46,7 @@ _EXPORTS = {
 
 if TYPE_CHECKING:  # static checkers see the real imports
     from neurosim.analysis.calibration import CalibrationFit, CalibrationTarget, calibrated_activations, fit_calibration
-    from neurosim.analysis.claims import REPORT_FIGURES, Claim, audit_claims, claims_frame, sparsity_bounds
+    from neurosim.analysis.claims import Claim, audit_claims, claims_frame
     from neurosim.analysis.sparsity import (
         CountDistribution,
         FiringRate,
@@ -61,6 +60,7 @@ if TYPE_CHECKING:  # static checkers see the real imports
         summarize,
         window_sparsity,
     )
+    from neurosim.analysis.sparsity_bounds import sparsity_bounds
     from neurosim.analysis.sweep import REPORT_TABLE_11, k_sweep, layer_table
     from neurosim.analysis.snn_profile import SNNProfile, profile_snn
     from neurosim.analysis.model_loading import load_factory, profile_hf_directory
@@ -68,7 +68,6 @@ if TYPE_CHECKING:  # static checkers see the real imports
     from neurosim.analysis.ttft import TABLE_7, fit_baseline
 
 __all__ = [
-    "REPORT_FIGURES",
     "REPORT_TABLE_11",
     "TABLE_7",
     "CalibrationFit",

@@ -73,6 +73,8 @@ from scipy import optimize, special, stats
 
 from neurosim._validation import check_positive
 from neurosim.adaptive import spike_counts
+from neurosim.coding import popcount
+from neurosim.energy.report_figures import report_figure
 from neurosim.exceptions import InputError, unknown_name
 
 __all__ = [
@@ -115,7 +117,7 @@ _PARAM_NAMES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 # Counts are summed to 2**16: beyond that the tail mass of every fitted family is below 1e-12.
 _M_MAX = 1 << 16
-_POPCOUNT = np.array([bin(m).count("1") for m in range(_M_MAX)], dtype=np.float64)
+_POPCOUNT = popcount(np.arange(_M_MAX)).astype(np.float64)
 _VERIFY_SHAPE = (64, 3584)
 
 
@@ -141,24 +143,20 @@ class CalibrationTarget:
         Where the figures are published.
     """
 
-    spikes_per_channel: float = 1.13
-    silent_fraction: float = 0.184
-    within_7_fraction: float = 0.941
-    above_16_fraction: float = 0.01
+    spikes_per_channel: float = report_figure("spikes_per_channel").value
+    silent_fraction: float = report_figure("silent_fraction").value
+    within_7_fraction: float = report_figure("within_7_fraction").value
+    above_16_fraction: float = report_figure("above_16_fraction").value
     tolerances: Mapping[str, float] = field(
         default_factory=lambda: MappingProxyType(
-            {
-                "spikes_per_channel": 0.005,
-                "silent_fraction": 0.0005,
-                "within_7_fraction": 0.0005,
-                "above_16_fraction": 0.005,
-            }
+            {name: report_figure(name).rounding_tolerance for name in TARGET_NAMES}
         )
     )
     k: float = 3.0
     source: str = (
         "SpikingBrain technical report (arXiv 2509.05276), section 5.5, figure 9 and appendix A.8: "
-        "SpikingBrain-7B, absolute input spike counts of all linear projections, k = 3"
+        "SpikingBrain-7B, absolute input spike counts of all linear projections, k = 3 "
+        "(energy/data/report-spikingbrain.toml)"
     )
 
     def values(self) -> dict[str, float]:

@@ -34,7 +34,9 @@ from neurosim._validation import as_int_counts
 from neurosim.coding import (
     SpikeEvents,
     check_coding,
-    representable_range,
+    popcount,
+    resolve_time_steps,
+    spikes_per_count,
     time_steps_needed,
 )
 from neurosim.exceptions import CodingRangeError, InputError, ShapeError
@@ -62,17 +64,6 @@ WINDOW_MODES: tuple[str, ...] = ("exclude", "clip", "full")
 # float tensor cast to int); ask for ``max_value`` instead of allocating gigabytes.
 _MAX_HISTOGRAM_BINS = 1 << 24
 
-_POP8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
-
-
-def _popcount(values: np.ndarray) -> np.ndarray:
-    """Number of 1-bits of each non-negative int64 value (int64, same shape)."""
-    if hasattr(np, "bitwise_count"):  # NumPy >= 2.0
-        return np.bitwise_count(values).astype(np.int64)
-    as_bytes = np.ascontiguousarray(values, dtype=np.int64).view(np.uint8)
-    return _POP8[as_bytes].reshape((*values.shape, 8)).sum(axis=-1)
-
-
 def _counts(counts: Any) -> np.ndarray:
     arr = as_int_counts(counts, "counts")
     if arr.ndim < 1:
@@ -90,28 +81,6 @@ def _check_window(window: Any) -> int:
     if not ok:
         raise InputError(f"'window' must be an integer number of time steps in [1, 62] (got {window!r})")
     return int(window)
-
-
-def _spike_total(counts: np.ndarray, coding: str, time_steps: int) -> int:
-    """Number of spike events of ``counts`` coded with ``coding`` in ``time_steps`` steps."""
-    if coding in ("binary", "ternary"):
-        return int(np.abs(counts).sum())
-    if coding == "twos-complement":
-        return int(_popcount(counts & ((1 << time_steps) - 1)).sum())
-    return int(_popcount(np.abs(counts)).sum())
-
-
-def _resolve_time_steps(counts: np.ndarray, coding: str, time_steps: int | None) -> int:
-    needed = time_steps_needed(counts, coding)  # also rejects negatives for unsigned coders
-    if time_steps is None:
-        return needed
-    lo, hi = representable_range(coding, time_steps)  # validates time_steps
-    if counts.min() < lo or counts.max() > hi:
-        raise CodingRangeError(
-            f"'counts' span [{counts.min()}, {counts.max()}] but {coding!r} coding in {time_steps} steps "
-            f"represents [{lo}, {hi}]; use time_steps >= {needed} or None"
-        )
-    return int(time_steps)
 
 
 def spikes_per_channel(
@@ -157,8 +126,8 @@ def spikes_per_channel(
     """
     check_coding(coding)
     arr = _counts(counts)
-    t_steps = _resolve_time_steps(arr, coding, time_steps)
-    return _spike_total(arr, coding, t_steps) / arr.size
+    t_steps = resolve_time_steps(arr, coding, time_steps)
+    return int(spikes_per_count(arr, coding, t_steps).sum()) / arr.size
 
 
 def silent_fraction(counts: Any) -> float:
@@ -359,7 +328,7 @@ def window_sparsity(counts: Any, window: int = 3, *, mode: WindowMode = "exclude
         mag = np.minimum(mag, top)
     else:
         bits = max(w, int(mag.max()).bit_length())
-    spikes = int(_popcount(mag).sum())
+    spikes = int(popcount(mag).sum())
     n = int(mag.size)
     sparsity = 1.0 - spikes / (bits * n) if n else float("nan")
     return WindowSparsity(
@@ -545,7 +514,7 @@ def summarize(counts: Any, *, coding: str = "bidirectional", window: int = 3) ->
     check_coding(coding)
     arr = _counts(counts)
     t_steps = time_steps_needed(arr, coding)
-    spc = _spike_total(arr, coding, t_steps) / arr.size
+    spc = int(spikes_per_count(arr, coding, t_steps).sum()) / arr.size
     exclude = window_sparsity(arr, window, mode="exclude")
     dist = count_distribution(arr, max_value=0)
     silent = silent_fraction(arr)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from neurosim._validation import as_float_array, check_positive
+from neurosim.energy.report_figures import report_figure, report_table
 from neurosim.exceptions import InputError, ShapeError
 
 __all__ = [
@@ -48,19 +49,16 @@ class ReportTable11:
     source: str
 
 
-REPORT_TABLE_11 = ReportTable11(
-    rows=MappingProxyType(
-        {
-            2.0: (0.730, 0.989, 0.6735),
-            2.5: (0.709, 0.976, 0.6807),
-            3.0: (0.692, 0.951, 0.6875),
-            3.5: (0.677, 0.916, 0.6898),
-            4.0: (0.664, 0.877, 0.6940),
-        }
-    ),
-    bf16_accuracy=0.6998,
-    source="SpikingBrain report (arXiv 2509.05276), appendix A.8, table 11",
-)
+def _report_table_11() -> ReportTable11:
+    """Table 11 as published (``energy/data/report-spikingbrain.toml``)."""
+    t = report_table("table_11")
+    cols = t.columns
+    rows = zip(cols["k"], cols["sparsity"], cols["within_7_fraction"], cols["accuracy"], strict=True)
+    return ReportTable11(rows=MappingProxyType({k: (s, w, a) for k, s, w, a in rows}),
+                         bf16_accuracy=report_figure("table11_bf16_accuracy").value, source=t.source)
+
+
+REPORT_TABLE_11 = _report_table_11()
 
 
 def k_sweep(

@@ -52,6 +52,9 @@ _EXPORTS = {
     "neurobench_counts": "neurosim.energy.neurobench",
     "neurobench_from_tally": "neurosim.energy.neurobench",
     "paper_claims": "neurosim.energy.paper",
+    "report_figure": "neurosim.energy.report_figures",
+    "report_figures": "neurosim.energy.report_figures",
+    "report_table": "neurosim.energy.report_figures",
 }
 
 if TYPE_CHECKING:  # static checkers see the real imports
@@ -78,6 +81,7 @@ if TYPE_CHECKING:  # static checkers see the real imports
     from neurosim.energy.paper import PaperClaims, paper_claims
     from neurosim.energy.cited import CitedValue
     from neurosim.energy.profiles import HardwareProfile, get_profile, list_profiles, load_profile
+    from neurosim.energy.report_figures import report_figure, report_figures, report_table
     from neurosim.energy.tables import EnergyTable, get_table, list_tables, load_table
     from neurosim.energy.workload import SpikeActivity, Workload
 
@@ -120,6 +124,9 @@ __all__ = [
     "neurobench_counts",
     "neurobench_from_tally",
     "paper_claims",
+    "report_figure",
+    "report_figures",
+    "report_table",
     "system_energy",
     "system_frame",
     "system_records",

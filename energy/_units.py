@@ -46,6 +46,7 @@ UNITS: dict[str, tuple[float, str]] = {
     "ps": (1e-12, "s"),
     "ns": (1e-9, "s"),
     "us": (1e-6, "s"),
+    "ms": (1e-3, "s"),
     "s": (1.0, "s"),
     # throughput (operations are FLOPs, integer ops or synaptic ops; the entry says which)
     "op/s": (1.0, "op/s"),
@@ -65,6 +66,9 @@ UNITS: dict[str, tuple[float, str]] = {
     "GiB": (float(2**30), "byte"),
     # plain numbers: fractions, counts, ratios
     "1": (1.0, "1"),
+    "%": (1e-2, "1"),
+    # training throughput (tokens per device per second)
+    "token/s": (1.0, "token/s"),
 }
 
 #: The SI units that :data:`UNITS` maps onto.

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from neurosim.energy._units import to_si
+from neurosim.exceptions import InputError
+
 __all__ = ["CitedValue"]
 
 
@@ -44,6 +47,8 @@ class CitedValue:
         (low, high) in SI when the source gives a range; :attr:`value` is the stated default.
     alternatives : tuple of CitedValue
         The same quantity from other sources that disagree (profiles); :attr:`value` is the default.
+    digits : int or None
+        Decimals the source printed :attr:`raw_value` with (report figures), for rounding checks.
     """
 
     name: str
@@ -57,11 +62,31 @@ class CitedValue:
     derived_from: tuple[str, ...] = ()
     value_range: tuple[float, float] | None = None
     alternatives: tuple[CitedValue, ...] = ()
+    digits: int | None = None
 
     @property
     def key(self) -> str:
         """The name, as the dotted key of an energy table (``"int8.add"``)."""
         return self.name
+
+    def rounds_to(self, x: float) -> bool:
+        """Whether ``x`` (SI), printed as the source printed this figure, gives the published number."""
+        digits = self._digits()
+        return bool(round(x * self._display_scale(), digits) == round(self.raw_value, digits))
+
+    @property
+    def rounding_tolerance(self) -> float:
+        """Half a unit of the last printed digit, in SI: the precision the printed figure carries."""
+        return 0.5 * 10.0 ** -self._digits() / self._display_scale()
+
+    def _digits(self) -> int:
+        if self.digits is None:
+            raise InputError(f"{self.name!r} has no printed precision ('digits')")
+        return self.digits
+
+    def _display_scale(self) -> float:
+        """SI -> printed unit factor (100 for %, 1e12 for pJ)."""
+        return 1.0 / to_si(1.0, self.source_unit)
 
     def __repr__(self) -> str:  # unambiguous units (style rule 12): the figure as the source wrote it
         return f"CitedValue({self.name}={self.raw_value:g} {self.source_unit}, {self.confidence})"

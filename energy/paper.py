@@ -17,10 +17,14 @@ All energies are in J; the ``*_pj`` helpers exist for display and comparison wit
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 import math
 from numbers import Real
+from types import MappingProxyType
 
+from neurosim.energy.cited import CitedValue
+from neurosim.energy.report_figures import report_figure
 from neurosim.energy.tables import EnergyTable, get_table
 from neurosim.energy.workload import PAPER_SPIKES_PER_CHANNEL
 from neurosim.exceptions import InputError
@@ -36,18 +40,13 @@ __all__ = [
     "spiking_mac_energy",
 ]
 
-#: The figures as printed in the report (section 5.5), with the rounding the report used. These are
-#: the comparison targets of the tests, never inputs of the computation.
-PUBLISHED: dict[str, tuple[float, str]] = {
-    "fp16_mac_pj": (1.5, "2 significant figures"),
-    "int8_mac_pj": (0.23, "2 significant figures"),
-    "int8_add_pj": (0.03, "1 significant figure ('approximately 0.03 pJ')"),
-    "spike_mac_pj": (0.034, "2 significant figures ('about 0.034 pJ')"),
-    "reduction_vs_fp16_pct": (97.7, "0.1 percentage point"),
-    "reduction_vs_int8_pct": (85.2, "0.1 percentage point"),
-    "ratio_vs_fp16": (43.48, "2 decimals"),
-    "ratio_vs_int8": (6.76, "2 decimals"),
-}
+#: The section-5.5 figures as printed in the report, with the decimals it printed (read from
+#: ``energy/data/report-spikingbrain.toml``). Comparison targets, never inputs of the computation.
+PUBLISHED: Mapping[str, CitedValue] = MappingProxyType({
+    name: report_figure(name)
+    for name in ("fp16_mac_energy", "int8_mac_energy", "int8_add_energy", "spiking_mac_energy",
+                 "reduction_vs_fp16", "reduction_vs_int8", "ratio_vs_fp16", "ratio_vs_int8")
+})
 
 
 def round_sig(x: float, digits: int) -> float:

@@ -201,7 +201,7 @@ def load_table(path: str | Path) -> EnergyTable:
 
 
 # Data files in energy/data/ that are not energy tables: hardware profiles and measured points.
-_NOT_TABLES = ("profile-", "measured-")
+_NOT_TABLES = ("profile-", "measured-", "report-")
 
 
 def _data_files(schema_prefix: str) -> dict[str, Path]:
@@ -214,7 +214,7 @@ def _data_files(schema_prefix: str) -> dict[str, Path]:
 
 
 def list_tables() -> list[str]:
-    """Names of the energy tables shipped in ``energy/data/`` (not ``profile-*`` or ``measured-*`` files)."""
+    """Names of the energy tables shipped in ``energy/data/`` (not ``profile-*``, ``measured-*`` or ``report-*`` files)."""
     return sorted(n for n in _data_files("") if not n.startswith(_NOT_TABLES))
 
 

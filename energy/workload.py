@@ -28,6 +28,7 @@ from types import MappingProxyType
 from typing import Any
 
 from neurosim.counts import ModelCounts, ProjectionSpec
+from neurosim.energy.report_figures import report_figure
 from neurosim.exceptions import InputError
 from neurosim.tally import ProjectionTally
 
@@ -38,10 +39,10 @@ __all__ = [
     "Workload",
 ]
 
-#: Report section 5.5: average spike count per channel (silent channels included).
-PAPER_SPIKES_PER_CHANNEL = 1.13
-#: Report section 5.5: share of channels that emit no spike at all.
-PAPER_SILENT_FRACTION = 0.184
+#: Report section 5.5: average spike count per channel (silent channels included), 1.13.
+PAPER_SPIKES_PER_CHANNEL: float = report_figure("spikes_per_channel").value
+#: Report section 5.5: share of channels that emit no spike at all, 0.184.
+PAPER_SILENT_FRACTION: float = report_figure("silent_fraction").value
 
 
 def _check_count(value: Any, name: str, *, positive: bool = False) -> float:

@@ -46,8 +46,10 @@ __all__ = [
     "decode_events",
     "encode",
     "encode_events",
+    "popcount",
     "representable_range",
     "resolve_time_steps",
+    "spikes_per_count",
     "time_steps_needed",
 ]
 
@@ -57,6 +59,7 @@ _UNSIGNED = frozenset({"binary", "bitwise"})
 _UNARY = frozenset({"binary", "ternary"})
 # Place values 2**(T-1) must fit in int64, and numba/NumPy shifts by >= 64 bits are undefined.
 _MAX_BIT_STEPS = 63
+_MAX_UNARY_STEPS = 2**31 - 1  # time-step indices are int32
 
 
 def check_coding(coding: str) -> str:
@@ -91,6 +94,10 @@ def time_steps_needed(counts: np.ndarray, coding: str) -> int:
         raise CodingRangeError("'counts' holds -2**63, whose magnitude does not fit in int64")
     peak = int(np.abs(counts).max(initial=0))
     if coding in _UNARY:
+        if peak > _MAX_UNARY_STEPS:
+            # Time steps are stored as int32 and a unary train has one step per unit of count.
+            raise CodingRangeError(f"{coding!r} coding of 'counts' with max |count| {peak} needs {peak} time "
+                                   f"steps; at most {_MAX_UNARY_STEPS} are supported, use a bitwise coder")
         return max(1, peak)
     steps = max(2, _bit_length(peak) + 1) if coding == "twos-complement" else max(1, _bit_length(peak))
     if steps > _MAX_BIT_STEPS:
@@ -144,6 +151,39 @@ def resolve_time_steps(counts: np.ndarray, coding: str, time_steps: int | None) 
     return int(time_steps)
 
 
+_POP8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
+
+
+def popcount(values: np.ndarray) -> np.ndarray:
+    """Number of 1-bits of each non-negative integer (int64 array, same shape).
+
+    The spikes a bitwise coder emits for a magnitude: ``popcount(|c|)`` for bitwise and bidirectional
+    coding, ``popcount(c mod 2**T)`` for two's complement (see :func:`spikes_per_count`).
+    """
+    values = np.asarray(values, dtype=np.int64)
+    if hasattr(np, "bitwise_count"):  # NumPy >= 2.0
+        return np.bitwise_count(values).astype(np.int64)
+    as_bytes = np.ascontiguousarray(values).view(np.uint8)  # NumPy 1.x: a byte lookup table
+    return _POP8[as_bytes].reshape((*values.shape, 8)).sum(axis=-1)
+
+
+def spikes_per_count(counts: np.ndarray, coding: str, time_steps: int) -> np.ndarray:
+    """Spike events each count emits when coded with ``coding`` in ``time_steps`` steps (int64, same shape).
+
+    ``|c|`` for the unary coders (binary, ternary), ``popcount(|c|)`` for bitwise and bidirectional,
+    ``popcount(c mod 2**T)`` for two's complement: the number of events of :func:`encode_events`
+    per count, without building them. ``counts`` must be integer and fit ``time_steps`` (see
+    :func:`resolve_time_steps`).
+    """
+    check_coding(coding)
+    counts = np.asarray(counts, dtype=np.int64)
+    if coding in _UNARY:
+        return np.abs(counts)
+    if coding == "twos-complement":
+        return popcount(counts & ((1 << int(time_steps)) - 1))
+    return popcount(np.abs(counts))
+
+
 def _place_values(coding: str, t_steps: int) -> np.ndarray:
     """Signed place value of each time step (int64, length T)."""
     if coding in _UNARY:
@@ -179,6 +219,11 @@ def encode(counts: np.ndarray, coding: str, *, time_steps: int | None = None) ->
     counts = as_int_counts(counts)
     check_sign(counts, coding)
     t_steps = resolve_time_steps(counts, coding, time_steps)
+    from neurosim.budget import check_memory
+
+    # The int8 train plus int64/bool temporaries of the same [T, *shape] size, before allocating.
+    check_memory(18 * t_steps * max(counts.size, 1), f"dense {coding} spike train of {t_steps} steps x "
+                 f"{counts.size} neurons", hint="use encode_events or a bitwise coder")
     steps = np.arange(t_steps, dtype=np.int64).reshape((t_steps,) + (1,) * counts.ndim)
     if coding in _UNARY:
         fire = np.abs(counts)[None] > steps
@@ -333,6 +378,11 @@ def encode_events(counts: np.ndarray, coding: str, *, time_steps: int | None = N
         n_events = int(source.sum()) if coding in _UNARY else int(
             sum(int(np.count_nonzero((source >> s) & 1)) for s in range(t_steps))
         )
+    from neurosim.budget import check_memory
+
+    # t int32, index int64, sign int8, weight int64 per event; three int64 per-step arrays in the kernel.
+    check_memory(21 * n_events + 24 * t_steps, f"{n_events} {coding} spike events in {t_steps} steps",
+                 hint="use a bitwise coder")
     t_out = np.empty(n_events, dtype=np.int32)
     idx_out = np.empty(n_events, dtype=np.int64)
     if coding in _UNARY:

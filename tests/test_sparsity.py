@@ -22,7 +22,7 @@ from neurosim.analysis.sparsity import (
     summarize,
     window_sparsity,
 )
-from neurosim.coding import CODINGS, encode, encode_events
+from neurosim.coding import CODINGS, encode, encode_events, popcount
 from neurosim.exceptions import CodingRangeError, InputError, NotFoundError, ShapeError
 
 FAST = settings(deadline=None, max_examples=60)
@@ -312,11 +312,9 @@ def test_summarize_unknown_coding() -> None:
 
 
 def test_popcount_fallback_for_numpy_1(monkeypatch: pytest.MonkeyPatch) -> None:
-    from neurosim.analysis import sparsity
-
     values = np.random.default_rng(2).integers(0, 2**62, size=200, dtype=np.int64).reshape(20, 10)
     expected = [[bin(int(v)).count("1") for v in row] for row in values]
-    np.testing.assert_array_equal(sparsity._popcount(values), expected)
+    np.testing.assert_array_equal(popcount(values), expected)
     if hasattr(np, "bitwise_count"):
         monkeypatch.delattr(np, "bitwise_count")
-    np.testing.assert_array_equal(sparsity._popcount(values), expected)
+    np.testing.assert_array_equal(popcount(values), expected)
