@@ -14,7 +14,7 @@ from neurosim._lazy import lazy_exports
 _EXPORTS = {
     "CalibrationFit": "neurosim.analysis.calibration",
     "CalibrationTarget": "neurosim.analysis.calibration",
-    "Claim": "neurosim.analysis.claims",
+    "Claim": "neurosim.analysis.claim_record",
     "CountDistribution": "neurosim.analysis.sparsity",
     "FiringRate": "neurosim.analysis.sparsity",
     "ModelProfile": "neurosim.analysis.torch_profile",
@@ -46,7 +46,8 @@ _EXPORTS = {
 
 if TYPE_CHECKING:  # static checkers see the real imports
     from neurosim.analysis.calibration import CalibrationFit, CalibrationTarget, calibrated_activations, fit_calibration
-    from neurosim.analysis.claims import Claim, audit_claims, claims_frame
+    from neurosim.analysis.claim_record import Claim
+    from neurosim.analysis.claims import audit_claims, claims_frame
     from neurosim.analysis.sparsity import (
         CountDistribution,
         FiringRate,

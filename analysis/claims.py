@@ -30,10 +30,8 @@ To add a claim: write a ``_<topic>_claims()`` function returning :class:`Claim` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from types import MappingProxyType
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,8 +39,10 @@ import pandas as pd
 from neurosim._validation import as_int_counts, check_positive
 from neurosim.adaptive import spike_counts
 from neurosim.analysis.calibration import calibrated_activations
+from neurosim.analysis.claim_record import Claim
 from neurosim.analysis.sparsity import window_sparsity
 from neurosim.analysis.sparsity_bounds import WINDOW_DEFINITIONS, sparsity_bounds
+from neurosim.analysis.system_claims import system_saving_claim
 from neurosim.analysis.ttft import BASELINE_MODELS, TABLE_7, fit_baseline, prefill_flop_ratio
 from neurosim.counts import analytical_counts
 from neurosim.energy.profiles import get_profile, list_profiles
@@ -51,93 +51,11 @@ from neurosim.energy.tables import get_table
 from neurosim.exceptions import InputError
 from neurosim.models import get_model_config
 
-__all__ = [
-    "CLAIM_STATUSES",
-    "Claim",
-    "audit_claims",
-    "claims_frame",
-]
-
-Status = Literal[
-    "reproduced", "rounding difference", "depends on unpublished data",
-    "inconsistent with other stated figures",
-]
-CLAIM_STATUSES: tuple[str, ...] = (
-    "reproduced",
-    "rounding difference",
-    "depends on unpublished data",
-    "inconsistent with other stated figures",
-)
-
+__all__ = ["audit_claims", "claims_frame"]
 
 _TRAIN_SEQ_LEN = 8192
 # Stated assumption for the attention share of training FLOPs; the facts sheet gives no training
 # sequence length, and 8k is the usual length of the report's continual pre-training stage.
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One audited claim (see module docstring for the statuses).
-
-    Attributes
-    ----------
-    id : str
-        Stable identifier, e.g. ``"ratio-vs-fp16"``.
-    claim : str
-        The claim in words.
-    reported : float
-        The figure as published (SI units or fraction, see ``unit``).
-    recomputed : float
-        Our recomputation from the stated inputs.
-    unit : str
-        Unit of ``reported`` and ``recomputed``.
-    inputs : Mapping[str, Any]
-        The inputs used, JSON-ready (numbers and strings).
-    status : str
-        One of ``CLAIM_STATUSES``.
-    reason : str
-        One line explaining the status.
-    """
-
-    id: str
-    claim: str
-    reported: float
-    recomputed: float
-    unit: str
-    inputs: Mapping[str, Any]
-    status: str
-    reason: str
-
-    def __post_init__(self) -> None:
-        if self.status not in CLAIM_STATUSES:
-            raise InputError(f"'status' must be one of {CLAIM_STATUSES} (got {self.status!r})")
-        object.__setattr__(self, "inputs", MappingProxyType(dict(self.inputs)))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready record: id, claim, reported, recomputed, status, reason, unit, inputs."""
-        return {
-            "id": self.id,
-            "claim": self.claim,
-            "reported": _jsonable(float(self.reported)),
-            "recomputed": _jsonable(float(self.recomputed)),
-            "status": self.status,
-            "reason": self.reason,
-            "unit": self.unit,
-            "inputs": {k: _jsonable(v) for k, v in self.inputs.items()},
-        }
-
-
-def _jsonable(v: Any) -> Any:
-    """Plain Python values for JSON; NaN (not computable) becomes None."""
-    if isinstance(v, float) and v != v:
-        return None
-    if isinstance(v, (np.floating, np.integer)):
-        return _jsonable(v.item())
-    if isinstance(v, Mapping):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    return v
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,8 +239,6 @@ def audit_claims(*, counts: np.ndarray | None = None, k: float = 3.0, seed: int 
         ``k <= 0`` or ``counts`` not integer.
     """
     k = check_positive(k, "k")
-    from neurosim.analysis.system_claims import system_saving_claim  # imports Claim from here
-
     return [*_energy_claims(), system_saving_claim(), *_sparsity_claims(counts, k, seed), *_ttft_claims(),
             _c550_claim()]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from neurosim.analysis.claims import Claim
+from neurosim.analysis.claim_record import Claim
 from neurosim.energy.report_figures import report_figures
 from neurosim.energy.system import system_energy
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from neurosim.analysis.calibration import calibrated_activations
-from neurosim.analysis.claims import CLAIM_STATUSES, Claim, audit_claims, claims_frame
+from neurosim.analysis.claim_record import CLAIM_STATUSES, Claim
+from neurosim.analysis.claims import audit_claims, claims_frame
 from neurosim.analysis.sparsity_bounds import WINDOW_DEFINITIONS, sparsity_bounds
 from neurosim.analysis.ttft import TABLE_7, fit_baseline
 from neurosim.energy.report_figures import report_figures
