@@ -48,7 +48,6 @@ from neurosim.counts import analytical_counts
 from neurosim.energy.profiles import get_profile, list_profiles
 from neurosim.energy.report_figures import report_figures
 from neurosim.energy.tables import get_table
-from neurosim.exceptions import InputError
 from neurosim.models import get_model_config
 
 __all__ = ["audit_claims", "claims_frame"]
