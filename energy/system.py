@@ -88,8 +88,11 @@ __all__ = [
     "ChipMapping",
     "StackPreset",
     "SystemEnergy",
+    "BATCH_SIZES",
     "activity_at",
+    "batch_sweep",
     "break_even_spikes",
+    "break_even_table",
     "chip_mapping",
     "get_stack",
     "list_stacks",
@@ -100,6 +103,8 @@ __all__ = [
 ]
 
 PHASES: tuple[str, ...] = ("decode", "prefill")
+#: Batch sizes of the energy-vs-batch sweep (1 to 256, powers of two).
+BATCH_SIZES: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 #: Shipped software-stack presets (``energy/data/stacks.toml``).
 STACKS: tuple[str, ...] = ("eager", "optimized")
 DEFAULT_CONTEXT = 4096
@@ -730,3 +735,66 @@ def break_even_spikes(model: Any, *, profile: str | HardwareProfile, batch: int 
             up = mid
     return 0.5 * (lo + up)
 
+
+
+def batch_sweep(model: Any = "spikingbrain-7b", *, profiles: Sequence[str | HardwareProfile] | None = None,
+                modes: Sequence[str] = EXECUTION_MODES, batches: Sequence[int] = BATCH_SIZES,
+                stacks: Sequence[str] = STACKS, context: int = DEFAULT_CONTEXT, scope: str = "spiked",
+                stats: SpikeActivity | None = None) -> Any:
+    """Decode energy per token against batch size for every (profile, mode) that runs, as a DataFrame.
+
+    Columns: ``model, profile, kind, mode, stack, batch, total_j, static_j, seconds_per_token, chips,
+    bound_by``. GPU profiles get one line per stack preset; other kinds one ``native`` line.
+    """
+    import pandas as pd
+
+    name, wl = _model_and_workload(model, phase="decode", context=_positive_int(context, "context"), prompt_tokens=1)
+    plist = [p if isinstance(p, HardwareProfile) else get_profile(p)
+             for p in (list_profiles() if profiles is None else profiles)]
+    rows = []
+    for prof in plist:
+        for mode in modes:
+            if prof.unsupported_reason(mode) is not None:
+                continue
+            for stack in (stacks if prof.kind == "gpu" else stacks[:1]):
+                for b in batches:
+                    try:
+                        r = system_energy(wl, mode=mode, profile=prof, batch=b, stack=stack, scope=scope,
+                                          stats=stats, context=context)
+                    except InputError:
+                        break  # the pair cannot run (no figure for an action of this scope)
+                    rows.append({"model": name, "profile": prof.name, "kind": prof.kind, "mode": mode,
+                                 "stack": r.stack, "batch": b, "total_j": r.total_j, "static_j": r.static_j,
+                                 "seconds_per_token": r.seconds_per_token, "chips": r.chips,
+                                 "bound_by": r.bound_by})
+    return pd.DataFrame(rows, columns=["model", "profile", "kind", "mode", "stack", "batch", "total_j", "static_j",
+                                       "seconds_per_token", "chips", "bound_by"])
+
+
+def break_even_table(model: Any = "spikingbrain-7b", *, profiles: Sequence[str | HardwareProfile] | None = None,
+                     batches: Sequence[int] = (1, 64), dense_for_chips: str = "nvidia-a100",
+                     stack: str = "optimized", scope: str = "spiked", hi: float = 64.0) -> Any:
+    """Break-even spikes per channel (:func:`break_even_spikes`) per profile and batch, as a DataFrame.
+
+    Profiles that run INT8 dense are compared with INT8 dense on themselves; event-driven chips, which
+    have no dense datapath, with INT8 dense on ``dense_for_chips`` at the same batch. Columns:
+    ``profile, batch, dense_on, spikes_per_channel`` (None: event-driven never wins; ``hi``: wins up to
+    ``hi``), ``report_spikes`` (1.13, for reference).
+    """
+    import pandas as pd
+
+    from neurosim.energy.workload import PAPER_SPIKES_PER_CHANNEL
+
+    name, wl = _model_and_workload(model, phase="decode", context=DEFAULT_CONTEXT, prompt_tokens=1)
+    plist = [p if isinstance(p, HardwareProfile) else get_profile(p)
+             for p in (list_profiles() if profiles is None else profiles)]
+    rows = []
+    for prof in plist:
+        if prof.unsupported_reason("w8aspike-event") is not None:
+            continue
+        dense = prof if prof.unsupported_reason("int8-dense") is None else get_profile(dense_for_chips)
+        for b in batches:
+            s = break_even_spikes(wl, profile=prof, dense_profile=dense, batch=b, stack=stack, scope=scope, hi=hi)
+            rows.append({"model": name, "profile": prof.name, "batch": b, "dense_on": dense.name,
+                         "spikes_per_channel": s, "report_spikes": PAPER_SPIKES_PER_CHANNEL})
+    return pd.DataFrame(rows, columns=["model", "profile", "batch", "dense_on", "spikes_per_channel", "report_spikes"])

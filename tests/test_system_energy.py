@@ -248,3 +248,20 @@ def test_claims_audit_puts_the_per_mac_saving_beside_the_system_saving():
     fp16 = system_energy("spikingbrain-7b", mode="fp16-dense", profile="paper-45nm", scope="spiked")
     event = system_energy("spikingbrain-7b", mode="w8aspike-event", profile="paper-45nm", scope="spiked")
     assert claim.recomputed == pytest.approx(1 - event.total_j / fp16.total_j)
+
+
+def test_batch_sweep_and_plots():
+    from neurosim.analysis.system_plots import plot_break_even, plot_energy_vs_batch
+    from neurosim.energy.system import batch_sweep, break_even_table
+
+    sw = batch_sweep("spikingbrain-7b", profiles=["nvidia-a100", "loihi"], batches=(1, 4, 16))
+    gpu = sw[(sw.profile == "nvidia-a100") & (sw["mode"] == "fp16-dense") & (sw.stack == "optimized")]
+    assert list(gpu.batch) == [1, 4, 16] and gpu.total_j.is_monotonic_decreasing
+    assert set(sw[sw.profile == "loihi"]["mode"]) == {"w8aspike-event"}
+    ax = plot_energy_vs_batch(sw)
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    be = break_even_table("spikingbrain-7b", profiles=["paper-45nm", "loihi"], batches=(1,))
+    assert set(be.dense_on) == {"paper-45nm", "nvidia-a100"}  # a chip without a dense datapath vs a GPU
+    assert plot_break_even(be).figure is not None
+    with pytest.raises(InputError):
+        plot_energy_vs_batch(sw.iloc[0:0])
