@@ -255,7 +255,7 @@ def test_batch_sweep_and_plots():
     from neurosim.energy.system import batch_sweep, break_even_table
 
     sw = batch_sweep("spikingbrain-7b", profiles=["nvidia-a100", "loihi"], batches=(1, 4, 16))
-    gpu = sw[(sw.profile == "nvidia-a100") & (sw["mode"] == "fp16-dense") & (sw.stack == "optimized")]
+    gpu = sw[(sw.profile == "nvidia-a100") & (sw["mode"] == "fp16-dense") & (sw["stack"] == "optimized")]
     assert list(gpu.batch) == [1, 4, 16] and gpu.total_j.is_monotonic_decreasing
     assert set(sw[sw.profile == "loihi"]["mode"]) == {"w8aspike-event"}
     ax = plot_energy_vs_batch(sw)
