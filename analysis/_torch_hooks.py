@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from neurosim.exceptions import DependencyError, InputError, ShapeError, unknown_name
+from neurosim.exceptions import DependencyError, InputError, ShapeError
 
 __all__ = [
     "call_model",
@@ -262,13 +262,19 @@ def check_int(value: Any, name: str, *, minimum: int, allow_none: bool = False) 
     return int(value)
 
 
-def profile_names(profiles: Any) -> tuple[str, ...]:
-    """Validated profile names; an empty sequence means "do not price"."""
-    from neurosim.energy.profiles import list_profiles
+def profile_names(profiles: Any) -> tuple[Any, ...]:
+    """Validated profiles; an empty sequence means "do not price".
 
-    names = (profiles,) if isinstance(profiles, str) else tuple(profiles)
-    known = list_profiles()
-    for n in names:
-        if n not in known:
-            raise unknown_name("hardware profile", str(n), known, hint="energy-report --list-profiles")
-    return names
+    Shipped names stay names; a path to a profile file is loaded (validated like the shipped ones) and a
+    :class:`~neurosim.energy.profiles.HardwareProfile` (e.g. from ``load_profile``) is kept as is.
+    Price with :func:`neurosim.energy.profile_overrides.as_profile` on each item.
+    """
+    from neurosim.energy.profile_overrides import as_profile, is_profile_path
+    from neurosim.energy.profiles import HardwareProfile
+
+    items = (profiles,) if isinstance(profiles, (str, HardwareProfile)) else tuple(profiles)
+    out: list[Any] = []
+    for n in items:
+        prof = as_profile(n)  # raises NotFoundError with near matches, ConfigError for a bad file
+        out.append(prof if isinstance(n, HardwareProfile) or is_profile_path(n) else n)
+    return tuple(out)

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from neurosim.energy.modes import EXECUTION_MODES, mode_energy
-from neurosim.energy.profiles import get_profile
 from neurosim.energy.workload import SpikeStatistics, Workload
 from neurosim.exceptions import unknown_name
 
@@ -61,8 +60,11 @@ def price_layers(label: str, layers: Sequence[LayerProfile], modes: Sequence[str
     work = [(lay, Workload.single(lay.in_features, lay.out_features, name=lay.name),
              SpikeStatistics.from_tally(lay.tally), max(1.0, lay.tokens / lay.calls)) for lay in layers]
     records = []
-    for pname in profiles:
-        prof = get_profile(pname)
+    from neurosim.energy.profile_overrides import as_profile
+
+    for spec in profiles:
+        prof = as_profile(spec)  # a shipped name or a user's HardwareProfile
+        pname = prof.name
         for mode in modes:
             parts = np.zeros(3)
             reason = ""

@@ -275,7 +275,7 @@ def profile_snn(
     model: Any,
     inputs: Any,
     *,
-    profiles: Sequence[Any] | str = ("loihi", "speck", "paper-45nm"),
+    profiles: Sequence[Any] | str | Any = ("loihi", "speck", "paper-45nm"),
     num_steps: int | None = None,
     calling: str = "auto",
     name: str | None = None,
@@ -461,15 +461,16 @@ def _snn_energy(label: str, neurons: Sequence[NeuronLayerProfile],
     ``unpriced_macs``.
     """
     from neurosim.energy.actions import ActionCounts, evaluate, missing_costs
-    from neurosim.energy.profiles import get_profile
+    from neurosim.energy.profile_overrides import as_profile
 
     spikes = float(sum(n.spikes for n in neurons))
     updates = float(sum(n.neuron_updates for n in neurons))
     synops = float(sum(s.synops for s in synapses))
     macs = float(sum(s.effective_macs for s in synapses))
     records = []
-    for name in profiles:
-        prof = get_profile(name)
+    for spec in profiles:
+        prof = as_profile(spec)  # a shipped name or a user's HardwareProfile
+        name = prof.name
         counts = ActionCounts(add_int8=synops, spike_events=spikes, neuron_updates=updates)
         priced_macs = macs if prof.costs.mac_fp16 is not None else 0.0
         counts = counts + ActionCounts(mac_fp16=priced_macs)

@@ -139,6 +139,11 @@ def unknown_name(kind: str, name: str, known: Iterable[str], *, hint: str = "") 
     """
     known = sorted(known)
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    # Case and vendor prefixes should not hide the obvious match ("H100" -> "nvidia-h100").
+    lower = {k.lower(): k for k in known}
+    folded = [lower[c] for c in difflib.get_close_matches(str(name).lower(), list(lower), n=3, cutoff=0.5)]
+    contains = [k for k in known if len(str(name)) >= 3 and str(name).lower() in k.lower()]
+    close = list(dict.fromkeys(contains + folded + close))[:3]
     msg = f"unknown {kind} {name!r}"
     if close:
         msg += f"; did you mean {', '.join(repr(c) for c in close)}?"

@@ -116,6 +116,20 @@ def add_debug(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     p.add_argument("--debug", action="store_true", help=DEBUG_HELP)
 
 
+PROFILES_HELP = ("comma-separated hardware profiles: shipped names (see --list-profiles), paths to your own "
+                 "profile files (e.g. ./my-asic.toml; format in docs/custom-profile.md), or 'all' (default: "
+                 "every shipped profile)")
+SET_HELP = ("override one profile parameter, with its unit, e.g. --set loihi.synop_energy=35.5pJ "
+            "(repeatable; the costs are re-derived and the report records the override)")
+
+
+def add_profiles(p: argparse.ArgumentParser | argparse._ArgumentGroup, *, default: str = "all") -> None:
+    """Add ``--profiles`` and ``--set PROFILE.PARAM=VALUE`` (the one definition every subcommand uses)."""
+    p.add_argument("--profiles", default=default, help=PROFILES_HELP)
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PROFILE.PARAM=VALUE",
+                   help=SET_HELP)
+
+
 def add_report_output(p: argparse.ArgumentParser) -> None:
     """The output group of every subcommand that writes a report folder: --out, --format, --no-progress."""
     o = p.add_argument_group("output")
@@ -143,7 +157,7 @@ def _add_common(p: argparse.ArgumentParser, *, spiking: bool = True, outputs: bo
                        help="comma-separated layer indices to simulate (default: the first layer of each layer type, "
                             "e.g. one GLA and one SWA layer of SpikingBrain-7B)")
     e = p.add_argument_group("energy")
-    e.add_argument("--profiles", default="all", help="comma-separated hardware profile names, or 'all' (default)")
+    add_profiles(e)
     if outputs:
         add_report_output(p)
     p.add_argument("--list-models", action="store_true", help="list built-in models and exit")
@@ -182,7 +196,7 @@ def _build_parsers() -> dict[str, argparse.ArgumentParser]:
 
     energy = argparse.ArgumentParser(prog=f"{PROG} energy", description=_SUBCOMMANDS["energy"])
     energy.add_argument("--model", default="spikingbrain-7b", help="built-in model name (see --list-models)")
-    energy.add_argument("--profiles", default="all", help="comma-separated profile names or 'all'")
+    add_profiles(energy)
     energy.add_argument("--context", type=_positive_int, default=4096, help="context length in tokens (default 4096)")
     energy.add_argument("--stats", choices=("paper", "simulated"), default="paper",
                         help="spike statistics: the report's stated ones (paper) or a simulation of calibrated activations")
@@ -215,7 +229,7 @@ def _build_parsers() -> dict[str, argparse.ArgumentParser]:
         ann = " (ANN only)" if name == "torch" else ""
         p.add_argument("--k", type=_positive_float, default=3.0, help=f"adaptive threshold divisor (default 3){ann}")
         p.add_argument("--coding", default="bidirectional", help=f"spike coder (default bidirectional){ann}")
-        p.add_argument("--profiles", default="all", help="comma-separated profile names or 'all'")
+        add_profiles(p)
         p.add_argument("--max-tokens", type=_positive_int, default=256,
                        help=f"rows per layer simulated spike by spike (default 256){ann}")
         p.add_argument("--no-spike-outputs", action="store_true",

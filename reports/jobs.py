@@ -37,13 +37,25 @@ def _list_models() -> int:
     return 0
 
 
-def _list_profiles() -> int:
+def _list_profiles(args: argparse.Namespace | None = None) -> int:
+    import shutil
+    import textwrap
+
+    from neurosim.energy.profile_overrides import as_profile, is_profile_path
     from neurosim.energy.profiles import get_profile, list_profiles
 
-    for name in list_profiles():
-        p = get_profile(name)
+    profiles = [get_profile(n) for n in list_profiles()]
+    # Users' own profile files named with --profiles are listed (and validated) too.
+    profiles += [as_profile(s) for s in (_split(getattr(args, "profiles", None)) or ()) if is_profile_path(s)]
+    width = max(60, min(shutil.get_terminal_size((100, 24)).columns, 120))
+    for p in profiles:
         desc = " ".join(str(getattr(p, "description", "")).split())
-        print(f"{name:<14} v{p.version}  {desc[:90]}")
+        head = f"{p.name:<14} v{p.version:<5} "
+        # Whole words only: a description is wrapped, never cut mid-word.
+        lines = textwrap.wrap(desc, width=width - len(head)) or [""]
+        print(head + lines[0])
+        for line in lines[1:]:
+            print(" " * len(head) + line)
     return 0
 
 
@@ -51,7 +63,7 @@ def _listing(args: argparse.Namespace) -> int | None:
     if getattr(args, "list_models", False):
         return _list_models()
     if getattr(args, "list_profiles", False):
-        return _list_profiles()
+        return _list_profiles(args)
     return None
 
 
@@ -83,6 +95,7 @@ def _settings(args: argparse.Namespace) -> Any:
         model=args.model, checkpoint=args.checkpoint, tokens=args.tokens, activations=args.activations,
         k=getattr(args, "k", 3.0), coding=getattr(args, "coding", "bidirectional"),
         layers=getattr(args, "layers", None), seed=args.seed, profiles=_split(args.profiles),
+        overrides=tuple(getattr(args, "overrides", None) or ()),
     )
 
 
@@ -236,7 +249,7 @@ def run_energy(args: argparse.Namespace) -> int:
     from neurosim.reports.writer import dumps_json
 
     config = get_model_config(args.model)
-    profiles = resolve_profiles(_split(args.profiles))
+    profiles = resolve_profiles(_split(args.profiles), args.overrides)
     if args.stats == "paper":
         stats = SpikeActivity.paper()
     else:
@@ -287,7 +300,7 @@ def _profile_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         return default if value is None else value
 
     return {"k": given("k", 3.0), "coding": given("coding", "bidirectional"),
-            "profiles": resolve_profiles(_split(args.profiles)),
+            "profiles": resolve_profiles(_split(args.profiles), getattr(args, "overrides", None) or ()),
             "spike_outputs": not given("no_spike_outputs", False), "max_tokens": given("max_tokens", 256),
             "seed": given("seed", 0)}
 
@@ -325,8 +338,13 @@ def run_torch(args: argparse.Namespace) -> int:
     if contains_spiking_neurons(model):
         _refuse(args, _ANN_ONLY, "the model is an snntorch network, profiled with its own spikes "
                 "(no W8ASpike coding, no random draws)")
+        from neurosim.reports.pipeline import resolve_profiles
+
         profiles = _split(args.profiles)
-        kwargs: dict[str, Any] = {} if profiles is None else {"profiles": profiles}
+        # profile_snn's default (the neuromorphic chips and the 45 nm reference) unless profiles are named
+        # or overridden.
+        kwargs: dict[str, Any] = {} if profiles is None and not args.overrides else {
+            "profiles": resolve_profiles(profiles or ("loihi", "speck", "paper-45nm"), args.overrides)}
         profile = profile_snn(model, inputs, calling=getattr(args, "calling", None) or "auto",
                               num_steps=getattr(args, "num_steps", None), **kwargs)
     else:

@@ -57,7 +57,8 @@ class JobSettings:
     coding: str = "bidirectional"
     layers: tuple[int, ...] | None = None
     seed: int = 0
-    profiles: tuple[str, ...] | None = None  # None: every shipped profile
+    profiles: tuple[str, ...] | None = None  # None: every shipped profile; names or profile-file paths
+    overrides: tuple[str, ...] = ()  # PROFILE.PARAM=VALUE UNIT, applied to the profiles (--set)
     context_length: int = 4096
     group_size: int | None = 128
     ks: tuple[float, ...] = (2.0, 2.5, 3.0, 3.5, 4.0)
@@ -68,6 +69,7 @@ class JobSettings:
             "activations": self.activations, "k": self.k, "coding": self.coding,
             "layers": list(self.layers) if self.layers is not None else None, "seed": self.seed,
             "profiles": list(self.profiles) if self.profiles is not None else "all",
+            "overrides": list(self.overrides),
             "context_length": self.context_length, "group_size": self.group_size, "ks": list(self.ks),
         }
 
@@ -96,7 +98,7 @@ class JobResult:
     sample_tally: ProjectionTally
     statistics: dict[str, Any]  # neurosim.analysis.sparsity.summarize(...).to_dict() over all sampled counts
     measured_stats: Any  # neurosim.energy.workload.SpikeActivity
-    energy: dict[str, Any]  # energy_records, measured statistics, spiked projections (every profile)
+    energy: dict[str, Any]  # system_records, measured statistics, spiked projections (every profile)
     energy_paper: dict[str, Any]  # the same with the report's stated statistics
     energy_all: dict[str, Any]  # measured statistics, whole model incl. attention and lm_head
     sweep: pd.DataFrame
@@ -104,6 +106,7 @@ class JobResult:
     model_counts: Any  # neurosim.counts.ModelCounts
     timings: dict[str, float]
     profile_names: tuple[str, ...]
+    profiles: tuple[Any, ...] = ()  # the HardwareProfile objects priced (overrides applied)
 
     @property
     def all_counts(self) -> np.ndarray:
@@ -132,15 +135,13 @@ def resolve_model(settings: JobSettings) -> tuple[ModelConfig, Any, str]:
     return get_model_config(settings.model), None, "built-in configuration with seeded random weights"
 
 
-def resolve_profiles(names: Sequence[str] | None) -> tuple[str, ...]:
-    """Validated profile names (``None`` or ``["all"]``: every shipped profile)."""
-    from neurosim.energy.profiles import get_profile, list_profiles
+def resolve_profiles(names: Sequence[Any] | None, overrides: Sequence[str] = ()) -> tuple[Any, ...]:
+    """Validated hardware profiles (``None`` or ``["all"]``: every shipped profile): shipped names, paths
+    to users' profile files or loaded profiles, with ``PROFILE.PARAM=VALUE`` ``overrides`` applied
+    (see :mod:`neurosim.energy.profile_overrides`). Returns HardwareProfile objects."""
+    from neurosim.energy.profile_overrides import resolve_profiles as resolve
 
-    if names is None or list(names) == ["all"]:
-        return tuple(list_profiles())
-    for n in names:
-        get_profile(n)  # raises NotFoundError listing the known ones
-    return tuple(names)
+    return resolve(None if names is None else list(names), overrides)
 
 
 def default_layers(config: ModelConfig) -> tuple[int, ...]:
@@ -156,21 +157,23 @@ def load_activations(settings: JobSettings, config: ModelConfig) -> tuple[np.nda
     if settings.activations is None:
         from neurosim.analysis.calibration import calibrated_activations
 
+        from neurosim.budget import check_memory
+
+        # The draw holds a few float64 copies of [tokens, hidden]; refuse before allocating.
+        check_memory(4 * 8 * settings.tokens * config.hidden,
+                     f"calibrated activations of {settings.tokens} tokens x {config.hidden}",
+                     hint="use fewer --tokens")
         x = calibrated_activations(settings.tokens, config.hidden, seed=settings.seed)
         return x, (f"calibrated synthetic activations ({settings.tokens} tokens x {config.hidden}, "
                    f"seed {settings.seed}; see neurosim.analysis.calibration)")
+    from neurosim._validation import load_npy_rows
+
     path = Path(settings.activations)
-    try:
-        x = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise InputError(f"activations file {str(path)!r} does not exist") from None
-    except (ValueError, OSError) as exc:
-        raise InputError(f"activations file {str(path)!r} is not a readable .npy array ({exc})") from None
-    if x.ndim == 3:
-        x = x.reshape(-1, x.shape[-1])
-    if x.ndim != 2 or x.shape[1] != config.hidden:
+    # Reads the header first and only the first --tokens rows (bounded memory; regular files only).
+    x = load_npy_rows(path, max_rows=settings.tokens, what="activations file", ndims=(2, 3))
+    if x.shape[1] != config.hidden:
         raise ShapeError(f"activations file {str(path)!r} must have shape [tokens, {config.hidden}] "
-                         f"(or [batch, tokens, {config.hidden}]) for model {config.name!r}; got {x.shape}")
+                         f"(or [batch, tokens, {config.hidden}]) for model {config.name!r}; got rows of {x.shape[1]}")
     if x.dtype.kind != "f":
         raise InputError(f"activations file {str(path)!r} must hold floats (got dtype {x.dtype})")
     if not np.isfinite(x).all():
@@ -222,6 +225,9 @@ def simulate_layers(x: np.ndarray, config: ModelConfig, layers: Sequence[int], *
         if isinstance(layer, bool) or not 0 <= int(layer) < config.n_layers:
             raise InputError(f"'layers' must be indices in 0..{config.n_layers - 1} for model "
                              f"{config.name!r} (got {layer!r})")
+        from neurosim.budget import check_layer_memory
+
+        check_layer_memory(config, int(layer), x.shape[0])  # before any weight is drawn or loaded
         rng = np.random.default_rng([seed, int(layer)])
         progress(f"layer {layer} ({config.layer_types[layer]}): weights")
         weights = _layer_weights(config, int(layer), checkpoint, rng, group_size)
@@ -242,7 +248,7 @@ def run_job(settings: JobSettings, *, progress: Progress = _noop) -> JobResult:
     from neurosim.analysis.claims import audit_claims
     from neurosim.analysis.sparsity import summarize
     from neurosim.analysis.sweep import k_sweep
-    from neurosim.energy.model_energy import energy_records
+    from neurosim.energy.system import system_records
     from neurosim.energy.workload import SpikeActivity
     from neurosim.coding import check_coding
 
@@ -251,7 +257,7 @@ def run_job(settings: JobSettings, *, progress: Progress = _noop) -> JobResult:
     t0 = time.perf_counter()
     config, checkpoint, source = resolve_model(settings)
     check_simulable(config)
-    profiles = resolve_profiles(settings.profiles)
+    profiles = resolve_profiles(settings.profiles, settings.overrides)
     layers = settings.layers if settings.layers is not None else default_layers(config)
     x, act_source = load_activations(settings, config)
     timings["setup_s"] = time.perf_counter() - t0
@@ -268,16 +274,19 @@ def run_job(settings: JobSettings, *, progress: Progress = _noop) -> JobResult:
     stats = summarize(all_counts, coding=settings.coding).to_dict()
     measured = SpikeActivity.from_tally(sample)
     counts = analytical_counts(config, context_length=settings.context_length)
-    common = dict(profiles=list(profiles), context_length=settings.context_length)
+    # System energy per token (neurosim.energy.system): dynamic energy + static power x time, chips
+    # needed; batch-1 decode at the job's context on the eager GPU stack.
+    common = dict(profiles=list(profiles), context=settings.context_length)
     # "spiked" prices the projections W8ASpike spikes (what the report's claim covers, and all a
     # neuromorphic profile can run); "all" adds attention and lm_head MACs where a profile can run them.
-    energy = energy_records([counts], stats=measured, scope="spiked", **common)
-    energy_paper = energy_records([counts], stats=SpikeActivity.paper(), scope="spiked", **common)
-    energy_all = energy_records([counts], stats=measured, scope="all", **common)
+    energy = system_records([counts], stats=measured, scope="spiked", **common)
+    energy_paper = system_records([counts], stats=SpikeActivity.paper(), scope="spiked", **common)
+    energy_all = system_records([counts], stats=measured, scope="all", **common)
     sweep = k_sweep(x, ks=settings.ks, coding=settings.coding)
     claims = audit_claims(counts=all_counts, k=settings.k, seed=settings.seed)
     timings["analysis_s"] = time.perf_counter() - t0
     return JobResult(settings=settings, config=config, source=source, activation_source=act_source,
                      simulated=simulated, sample_tally=sample, statistics=stats, measured_stats=measured,
                      energy=energy, energy_paper=energy_paper, energy_all=energy_all, sweep=sweep, claims=claims,
-                     model_counts=counts, timings=timings, profile_names=profiles)
+                     model_counts=counts, timings=timings,
+                     profile_names=tuple(p.name for p in profiles), profiles=profiles)
