@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+import os
+import stat
+from typing import IO, Any
 
 import numpy as np
 
@@ -15,6 +17,9 @@ __all__ = [
     "as_int_counts",
     "check_positive",
     "check_rank",
+    "load_npy_rows",
+    "open_regular_file",
+    "read_npy_header",
 ]
 
 
@@ -95,3 +100,121 @@ def check_rank(arr: np.ndarray, name: str, ndim: int) -> None:
     """Raise :class:`ShapeError` unless ``arr`` has exactly ``ndim`` dimensions."""
     if arr.ndim != ndim:
         raise ShapeError(f"{name!r} must have {ndim} dimension(s) (got shape {arr.shape})")
+
+
+def open_regular_file(path: str | os.PathLike[str], what: str = "file") -> IO[bytes]:
+    """Open ``path`` for binary reading only if it is a regular file (never blocks on a FIFO or device).
+
+    The file is opened with ``O_NONBLOCK`` (a FIFO opens at once instead of waiting for a writer) and
+    checked with ``fstat`` on the open descriptor, so nothing can swap the file in between.
+
+    Raises
+    ------
+    InputError
+        Missing, unreadable, a folder, a FIFO, a socket or a device; the message names ``what`` and path.
+    """
+    name = os.fspath(path)
+    try:
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise InputError(f"{what} {name!r} does not exist") from None
+    except IsADirectoryError:
+        raise InputError(f"{what} {name!r} is a folder, not a file") from None
+    except OSError as exc:
+        raise InputError(f"{what} {name!r} cannot be opened ({exc.strerror or exc})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                    else "a socket" if stat.S_ISSOCK(mode) else "a device or special file")
+            raise InputError(f"{what} {name!r} is {kind}, not a regular file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_npy_header(fh: IO[bytes], name: str) -> tuple[tuple[int, ...], np.dtype, bool, int]:
+    """Shape, dtype, Fortran order and data offset from an open ``.npy`` file, without reading the data.
+
+    Raises
+    ------
+    InputError
+        Empty file, a ``.npz`` archive, a pickle or anything else that is not an ``.npy`` header, object
+        dtypes; the message names ``name``.
+    """
+    from numpy.lib import format as npformat
+
+    head = fh.read(6)
+    if not head:
+        raise InputError(f"{name!r} is empty (0 bytes), not a .npy array")
+    if head[:2] == b"PK":
+        raise InputError(f"{name!r} is a .npz (zip) archive, not a .npy array; extract one array with "
+                         "numpy.load(...)[name] and numpy.save it")
+    if head != npformat.MAGIC_PREFIX:
+        raise InputError(f"{name!r} is not a .npy array (no NumPy magic header)")
+    fh.seek(0)
+    try:
+        version = npformat.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = npformat.read_array_header_1_0(fh, max_header_size=2**16)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = npformat.read_array_header_2_0(fh, max_header_size=2**16)
+        else:
+            raise ValueError(f"unsupported .npy version {version}")
+    except (ValueError, EOFError, OSError, SyntaxError, TypeError) as exc:
+        raise InputError(f"{name!r} has a corrupt .npy header ({type(exc).__name__})") from None
+    if dtype.hasobject:
+        raise InputError(f"{name!r} holds Python objects (pickled); save a numeric array instead")
+    return tuple(int(d) for d in shape), dtype, bool(fortran), fh.tell()
+
+
+def load_npy_rows(path: str | os.PathLike[str], *, max_rows: int, what: str = "array file",
+                  budget_what: str = "", ndims: tuple[int, ...] | None = None) -> np.ndarray:
+    """Load at most the first ``max_rows`` rows (axis 0 after flattening leading axes) of an ``.npy`` file.
+
+    Leading axes of a 3-D or higher array are flattened into rows (``[batch, tokens, hidden]`` ->
+    ``[batch*tokens, hidden]``). The header is read first; the memory the rows need is checked against the
+    budget (:func:`neurosim.budget.check_memory`); only the needed bytes are read, so a header that claims
+    ``(10**12, 64)`` costs nothing. Only regular files are opened.
+
+    Raises
+    ------
+    InputError
+        Not a regular file, not ``.npy`` (empty, ``.npz``, pickle), or fewer data bytes than the header claims.
+    ResourceLimitError
+        The rows used would exceed the memory limit.
+    """
+    from neurosim.budget import array_bytes, check_memory
+
+    name = os.fspath(path)
+    with open_regular_file(name, what) as fh:
+        shape, dtype, fortran, offset = read_npy_header(fh, name)
+        size = os.fstat(fh.fileno()).st_size
+        total = array_bytes(shape, dtype.itemsize)
+        if size - offset < total:
+            raise InputError(f"{what} {name!r} is truncated: its header claims shape {shape} of {dtype} "
+                             f"({total} bytes) but the file holds {size - offset} data bytes")
+        if len(shape) == 0 or (ndims is not None and len(shape) not in ndims):
+            raise ShapeError(f"{what} {name!r} must have {' or '.join(map(str, ndims or (1, 2)))} dimensions "
+                             f"(got shape {shape})")
+        row_shape = shape[-1:] if len(shape) >= 2 else ()
+        n_rows = math.prod(shape[:-1]) if len(shape) >= 2 else shape[0]
+        take = min(int(max_rows), n_rows)
+        # Fortran order interleaves rows: the whole array must be read to get any row.
+        read_elems = total // max(dtype.itemsize, 1) if fortran else take * math.prod(row_shape)
+        check_memory(array_bytes((read_elems,), dtype.itemsize) + array_bytes((take, *row_shape), 8),
+                     budget_what or f"{what} {name!r} ({take} rows of shape {shape})",
+                     hint="use fewer rows (--tokens)")
+        if fortran:
+            flat = np.fromfile(fh, dtype=dtype, count=read_elems)
+            arr = flat.reshape(shape, order="F")
+            arr = np.ascontiguousarray(arr.reshape(-1, *row_shape) if len(shape) >= 2 else arr)[:take]
+        else:
+            flat = np.fromfile(fh, dtype=dtype, count=read_elems)
+            arr = flat.reshape((take, *row_shape)) if len(shape) >= 2 else flat
+    if len(shape) >= 2:
+        arr = arr.reshape(take, *row_shape)
+    return arr

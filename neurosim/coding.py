@@ -97,7 +97,7 @@ def time_steps_needed(counts: np.ndarray, coding: str) -> int:
         if peak > _MAX_UNARY_STEPS:
             # Time steps are stored as int32 and a unary train has one step per unit of count.
             raise CodingRangeError(f"{coding!r} coding of 'counts' with max |count| {peak} needs {peak} time "
-                                   f"steps; at most {_MAX_UNARY_STEPS} are supported, use a bitwise coder")
+                                   f"steps and as many events per neuron; at most {_MAX_UNARY_STEPS} are supported, use a bitwise coder")
         return max(1, peak)
     steps = max(2, _bit_length(peak) + 1) if coding == "twos-complement" else max(1, _bit_length(peak))
     if steps > _MAX_BIT_STEPS:

@@ -209,6 +209,11 @@ def token_events(
     ptr = np.zeros(n_ev.shape[0] + 1, dtype=np.int64)
     np.cumsum(n_ev, out=ptr[1:])
     n_events = int(ptr[-1])
+    from neurosim.budget import check_memory
+
+    # chan int32 + t int32 + sign int8 + weight int64 per event, checked before allocating.
+    check_memory(17 * n_events, f"{n_events} {coding} spike events of counts {c2.shape}",
+                 hint="use a bitwise coder, a smaller k or fewer tokens")
     chan = np.empty(n_events, dtype=np.int32)
     t_out = np.empty(n_events, dtype=np.int32)
     sign = np.empty(n_events, dtype=np.int8)
