@@ -20,16 +20,7 @@ from neurosim.analysis.calibration import (
 from neurosim.adaptive import spike_counts
 from neurosim.exceptions import InputError, NotFoundError
 
-
-def _naive_stats(counts: np.ndarray) -> dict[str, float]:
-    a = np.abs(counts).ravel()
-    pop = np.array([bin(int(v)).count("1") for v in a])
-    return {
-        "spikes_per_channel": pop.mean(),
-        "silent_fraction": np.mean(a == 0),
-        "within_7_fraction": np.mean(a <= 7),
-        "above_16_fraction": np.mean(a > 16),
-    }
+from naive import naive_count_stats
 
 
 def test_default_params_are_the_fit_result():
@@ -71,7 +62,7 @@ def test_generated_activations_match_the_fit_expectation(family):
     fit = fit_calibration(family=family, seed=3)
     x = calibrated_activations(64, 3584, seed=11, fit=fit)
     counts, _ = spike_counts(x, fit.k)
-    measured = _naive_stats(counts)
+    measured = naive_count_stats(counts)
     for name in TARGET_NAMES:
         assert measured[name] == pytest.approx(fit.expected[name], abs=0.01), name
     # The stored sample statistics are those of the seeded sample, via neurosim.analysis.sparsity.
@@ -84,7 +75,7 @@ def test_expected_statistics_agree_with_a_large_sample_of_laplace():
     exp = expected_statistics("gennorm", {"beta": 1.0}, k=3.0)
     x = np.random.default_rng(5).laplace(size=(32, 8192))
     counts, _ = spike_counts(x, 3.0)
-    got = _naive_stats(counts)
+    got = naive_count_stats(counts)
     for name in TARGET_NAMES:
         assert got[name] == pytest.approx(exp[name], abs=0.006), name
     # Laplace: P(|x| < E|x| / 6) = 1 - exp(-1/6).

@@ -28,35 +28,13 @@ from neurosim.coding import (
 )
 from neurosim.exceptions import CodingRangeError, InputError, NotFoundError, ShapeError
 
+from naive import naive_place_value, naive_train
+
 FAST = settings(deadline=None, max_examples=80)
 SIGNED = ("ternary", "bidirectional", "twos-complement")
 UNARY = ("binary", "ternary")
 
 
-# --- naive twins ---------------------------------------------------------------------------------
-
-
-def naive_train(counts: np.ndarray, coding: str, t_steps: int) -> np.ndarray:
-    """Dense train from the coder definitions, one Python int at a time."""
-    flat = [int(c) for c in counts.reshape(-1)]
-    out = np.zeros((t_steps, len(flat)), dtype=np.int64)
-    for i, c in enumerate(flat):
-        for t in range(t_steps):
-            if coding in UNARY:
-                out[t, i] = (1 if c > 0 else -1) if t < abs(c) else 0
-            elif coding == "twos-complement":
-                out[t, i] = ((c % 2**t_steps) >> (t_steps - 1 - t)) & 1
-            else:
-                out[t, i] = ((abs(c) >> (t_steps - 1 - t)) & 1) * (1 if c > 0 else -1)
-    return out.reshape((t_steps, *counts.shape))
-
-
-def naive_place_value(coding: str, t: int, t_steps: int) -> int:
-    if coding in UNARY:
-        return 1
-    if coding == "twos-complement" and t == 0:
-        return -(2 ** (t_steps - 1))
-    return 2 ** (t_steps - 1 - t)
 
 
 def int2spike_train(x: np.ndarray, coding: str) -> np.ndarray:

@@ -14,33 +14,11 @@ from neurosim.energy.profiles import get_profile, load_profile
 from neurosim.counts import ProjectionSpec
 from neurosim.energy.workload import SpikeActivity, Workload
 from neurosim.exceptions import InputError, NotFoundError
-from neurosim.tally import BLOCK_SIZES, ProjectionTally
+from neurosim.tally import BLOCK_SIZES
+
+from naive import naive_projection_tally
 
 DATA = Path(__file__).parent / "data" / "energy"
-
-
-def naive_tally(counts: np.ndarray, out_features: int, name: str = "proj") -> ProjectionTally:
-    """A ProjectionTally built by plain loops from a [tokens, in] count array (unary events)."""
-    tokens, n_in = counts.shape
-    nonzero = int(np.count_nonzero(counts))
-    events = int(np.abs(counts).sum())
-    active = {}
-    for b in BLOCK_SIZES:
-        n = 0
-        for t in range(tokens):
-            for start in range(0, n_in, b):
-                if np.any(counts[t, start:start + b] != 0):
-                    n += 1
-        active[b] = n
-    rows_batch = int(np.count_nonzero(np.any(counts != 0, axis=0)))
-    return ProjectionTally(
-        name=name, tokens=tokens, input_slots=tokens * n_in, in_features=n_in, out_features=out_features,
-        dense_macs=tokens * n_in * out_features, spike_events=events, synaptic_ops=events * out_features,
-        nonzero_inputs=nonzero, sum_abs_counts=events, silent_inputs=tokens * n_in - nonzero,
-        rows_fetched_token=nonzero, rows_fetched_batch=rows_batch, weight_bytes_touched=rows_batch * out_features,
-        time_steps=max(1, int(np.abs(counts).max())), events_by_step=np.zeros((1, 2), dtype=np.int64),
-        active_blocks=active, coding="ternary",
-    )
 
 
 def spike_pattern(rng, tokens, n_in, silent_share, *, clustered=False):
@@ -248,7 +226,7 @@ def test_numpy_scalars_are_accepted_and_stored_as_float():
 def test_statistics_from_tally_match_the_pattern():
     rng = np.random.default_rng(3)
     counts = spike_pattern(rng, 20, 64, 0.25)
-    st = SpikeActivity.from_tally(naive_tally(counts, 16))
+    st = SpikeActivity.from_tally(naive_projection_tally(counts, 16))
     assert st.silent_fraction == pytest.approx(np.mean(counts == 0))
     assert st.spikes_per_channel == pytest.approx(np.abs(counts).sum() / counts.size)
     assert st.active_block_fraction[1] == pytest.approx(np.mean(counts != 0))
@@ -266,7 +244,7 @@ def _memory_saving(stats, block_size, n_in=512, n_out=64):
 def test_channel_skipping_saves_exactly_the_silent_share_and_coarser_blocks_less():
     rng = np.random.default_rng(2025)
     counts = spike_pattern(rng, 125, 512, 0.184)  # 11,776 of 64,000 slots silent: exactly 18.4%
-    tally = naive_tally(counts, 64)
+    tally = naive_projection_tally(counts, 64)
     assert tally.silent_fraction == pytest.approx(0.184, abs=1e-15)
     st = SpikeActivity.from_tally(tally)
     savings = [_memory_saving(st, b) for b in BLOCK_SIZES]
@@ -276,7 +254,7 @@ def test_channel_skipping_saves_exactly_the_silent_share_and_coarser_blocks_less
     assert all(a >= b for a, b in zip(savings, savings[1:]))
     assert savings[1] < 0.01 < savings[0]
     # the same share of silence in contiguous runs survives coarse blocks much better
-    clustered = SpikeActivity.from_tally(naive_tally(spike_pattern(rng, 125, 512, 0.184, clustered=True), 64))
+    clustered = SpikeActivity.from_tally(naive_projection_tally(spike_pattern(rng, 125, 512, 0.184, clustered=True), 64))
     c_sav = [_memory_saving(clustered, b) for b in BLOCK_SIZES]
     assert c_sav[0] == pytest.approx(0.184, rel=1e-12)
     assert all(a >= b for a, b in zip(c_sav, c_sav[1:]))
@@ -297,7 +275,7 @@ def test_engine_tally_feeds_statistics():
     counts = spike_pattern(rng, 16, 256, 0.3)
     w = quant.quantize_weight(rng.normal(size=(32, 256)), group_size=128)
     _, tally = engine.integer_accumulate(counts, w, coding="bidirectional")
-    ours = naive_tally(counts, 32)
+    ours = naive_projection_tally(counts, 32)
     st_engine, st_naive = SpikeActivity.from_tally(tally), SpikeActivity.from_tally(ours)
     assert st_engine.silent_fraction == pytest.approx(st_naive.silent_fraction)
     for b in BLOCK_SIZES:

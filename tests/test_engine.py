@@ -24,56 +24,11 @@ from neurosim.exceptions import (
     ShapeError,
 )
 from neurosim.quant import QuantizedWeight, quantize_weight
-from neurosim.tally import BLOCK_SIZES
+
+from naive import naive_accumulate, naive_tally
 
 SIGNED = ("ternary", "bidirectional", "twos-complement")
 UNSIGNED = ("binary", "bitwise")
-
-
-# ---------------------------------------------------------------------------------------------
-# Slow naive twins: pure NumPy / Python, one event at a time, from neurosim.coding.encode_events
-# ---------------------------------------------------------------------------------------------
-def naive_accumulate(counts2d, qw, coding, time_steps=None):
-    """acc[token, group, :] += sign * place * q[:, channel] for every time-major event."""
-    n_tok, n_in = counts2d.shape
-    size = n_in if qw.group_size is None else qw.group_size
-    acc = np.zeros((n_tok, qw.n_groups, qw.out_features), dtype=np.int64)
-    ev = encode_events(counts2d, coding, time_steps=time_steps)
-    q = qw.q.astype(np.int64)
-    for idx, sign, place in zip(ev.index.tolist(), ev.sign.tolist(), ev.weight.tolist()):
-        tok, ch = divmod(idx, n_in)
-        acc[tok, ch // size] += sign * place * q[:, ch]
-    return acc
-
-
-def naive_tally(counts2d, out_features, coding, time_steps=None):
-    n_tok, n_in = counts2d.shape
-    ev = encode_events(counts2d, coding, time_steps=time_steps)
-    ebs = np.zeros((ev.time_steps, 2), dtype=np.int64)
-    for t, s in zip(ev.t.tolist(), ev.sign.tolist()):
-        ebs[t, 0 if s > 0 else 1] += 1
-    active = counts2d != 0
-    blocks = {
-        b: sum(len({ch // b for ch in np.flatnonzero(active[tok])}) for tok in range(n_tok))
-        for b in BLOCK_SIZES
-    }
-    rows_batch = int(active.any(axis=0).sum())
-    return {
-        "tokens": n_tok,
-        "input_slots": n_tok * n_in,
-        "dense_macs": n_tok * n_in * out_features,
-        "spike_events": len(ev),
-        "synaptic_ops": len(ev) * out_features,
-        "nonzero_inputs": int(active.sum()),
-        "sum_abs_counts": int(np.abs(counts2d).sum()),
-        "silent_inputs": int((~active).sum()),
-        "rows_fetched_token": int(active.sum()),
-        "rows_fetched_batch": rows_batch,
-        "weight_bytes_touched": rows_batch * out_features,
-        "time_steps": ev.time_steps,
-        "events_by_step": ebs,
-        "active_blocks": blocks,
-    }
 
 
 def assert_tally_matches(tally, expected):

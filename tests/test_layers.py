@@ -33,6 +33,8 @@ from neurosim.layers.swa import softmax_attention
 from neurosim.counts import analytical_counts, layer_projections
 from neurosim.models import ModelConfig, get_model_config
 
+from naive import naive_gla, naive_rms, naive_rope, naive_softmax_attention
+
 
 def tiny_config(**kw: object) -> ModelConfig:
     base = dict(name="tiny", family="gla_swa", n_layers=2, hidden=64, intermediate=128, n_heads=4,
@@ -44,49 +46,6 @@ def tiny_config(**kw: object) -> ModelConfig:
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float((a * b).sum() / np.linalg.norm(a) / np.linalg.norm(b))
-
-
-# ------------------------------------------------------------------ naive twins
-def naive_rms(x, w, eps):
-    return np.array([[w[j] * r[j] / np.sqrt(sum(v * v for v in r) / len(r) + eps) for j in range(len(r))]
-                     for r in x])
-
-
-def naive_gla(q, k, v, g, s0=None):
-    """Parallel form: o_t = sum_{s<=t} ((q_t * exp(G_t - G_s)) . k_s) v_s (+ q_t exp(G_t) S0)."""
-    t_len, h, dk = q.shape
-    cum = np.cumsum(g, axis=0)
-    o = np.zeros((t_len, h, v.shape[2]))
-    for t in range(t_len):
-        for hh in range(h):
-            for s in range(t + 1):
-                o[t, hh] += np.dot(q[t, hh] * np.exp(cum[t, hh] - cum[s, hh]), k[s, hh]) * v[s, hh]
-            if s0 is not None:
-                o[t, hh] += (q[t, hh] * np.exp(cum[t, hh])) @ s0[hh]
-    return o
-
-
-def naive_rope(x, pos, theta):
-    # pairs (i, i + d/2) rotated by pos * theta^(-2i/d), as complex numbers
-    d = x.shape[-1]
-    half = d // 2
-    z = x[..., :half] + 1j * x[..., half:]
-    ang = pos[:, None, None] * theta ** (-2.0 * np.arange(half) / d)[None, None, :]
-    r = z * np.exp(1j * ang)
-    return np.concatenate([r.real, r.imag], axis=-1)
-
-
-def naive_softmax_attention(q, k, v, window):
-    t_len, h, d = q.shape
-    out = np.zeros_like(q)
-    for i in range(t_len):
-        for hh in range(h):
-            keys = [j for j in range(t_len) if j <= i and (window is None or i - j < window)]
-            s = np.array([q[i, hh] @ k[j, hh] / np.sqrt(d) for j in keys])
-            p = np.exp(s - s.max())
-            p /= p.sum()
-            out[i, hh] = sum(pj * v[j, hh] for pj, j in zip(p, keys))
-    return out
 
 
 def dense(params, name, x, bias=True):

@@ -25,6 +25,8 @@ from neurosim.analysis.sparsity import (
 from neurosim.coding import CODINGS, encode, encode_events, popcount
 from neurosim.exceptions import CodingRangeError, InputError, NotFoundError, ShapeError
 
+from naive import naive_spikes
+
 FAST = settings(deadline=None, max_examples=60)
 # Six values, all |c| <= 7: the hand example of the window sparsity.
 SIX = np.array([[0, 1, -3], [7, 5, -2]])
@@ -33,14 +35,6 @@ SIGNED_COUNTS = hnp.arrays(
     hnp.array_shapes(min_dims=1, max_dims=3, max_side=6),
     elements=st.integers(-300, 300),
 )
-
-
-def naive_spikes(c: int, coding: str, t_steps: int) -> int:
-    if coding in ("binary", "ternary"):
-        return abs(c)
-    if coding == "twos-complement":
-        return bin(c % 2**t_steps).count("1")
-    return bin(abs(c)).count("1")
 
 
 # --- spikes per channel --------------------------------------------------------------------------

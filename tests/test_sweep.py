@@ -10,14 +10,12 @@ from neurosim.analysis.sweep import DEFAULT_KS, REPORT_TABLE_11, k_sweep, layer_
 from neurosim.adaptive import spike_counts
 from neurosim.exceptions import InputError, ShapeError
 
+from naive import naive_popcounts
+
 
 @pytest.fixture
 def acts():
     return calibrated_activations(16, 3584, seed=4)
-
-
-def _popcount(a):
-    return np.array([bin(int(v)).count("1") for v in np.abs(a).ravel()])
 
 
 def test_sweep_matches_direct_computation(acts):
@@ -27,8 +25,8 @@ def test_sweep_matches_direct_computation(acts):
         counts, _ = spike_counts(acts, row.k)
         a = np.abs(counts).ravel()
         inside = a[a <= 7]
-        assert row.window_sparsity == pytest.approx(1 - _popcount(inside).sum() / (3 * inside.size))
-        assert row.spikes_per_channel == pytest.approx(_popcount(counts).mean())
+        assert row.window_sparsity == pytest.approx(1 - naive_popcounts(inside).sum() / (3 * inside.size))
+        assert row.spikes_per_channel == pytest.approx(naive_popcounts(counts).mean())
         assert row.silent_fraction == pytest.approx(np.mean(a == 0))
         assert row.within_7_fraction == pytest.approx(np.mean(a <= 7))
         assert row.report_sparsity == REPORT_TABLE_11.rows[row.k][0]
@@ -58,9 +56,9 @@ def test_layer_table_rows_and_pool(acts):
     c2, _ = spike_counts(acts[8:], 4.0)
     df = layer_table([("q", c1), ("k", c2)])
     assert list(df["name"]) == ["q", "k", "all"]
-    assert df.loc[0, "spikes_per_channel"] == pytest.approx(_popcount(c1).mean())
+    assert df.loc[0, "spikes_per_channel"] == pytest.approx(naive_popcounts(c1).mean())
     pooled = np.concatenate([c1.ravel(), c2.ravel()])
-    assert df.loc[2, "spikes_per_channel"] == pytest.approx(_popcount(pooled).mean())
+    assert df.loc[2, "spikes_per_channel"] == pytest.approx(naive_popcounts(pooled).mean())
     assert df.loc[2, "n"] == c1.size + c2.size
 
 
