@@ -77,7 +77,33 @@ def _layer_records(result: JobResult) -> list[dict[str, Any]]:
 
 def _energy_rows(records: Mapping[str, Any], stats_label: str) -> list[dict[str, Any]]:
     keep = ("model", "mode", "profile", "compute_j", "memory_j", "static_j", "total_j", "ratio_vs_fp16")
-    return [{**{k: r[k] for k in keep}, "stats": stats_label} for r in records["rows"]]
+    system = ("interchip_j", "batch", "phase", "stack", "seconds_per_token", "bound_by", "chips")  # system model
+    return [{**{k: r[k] for k in keep}, **{k: r[k] for k in system if k in r}, "stats": stats_label}
+            for r in records["rows"]]
+
+
+def _sensitivity(result: JobResult) -> list[dict[str, Any]]:
+    """Range of each profile's per-token total over its disputed figures (spiked projections, measured stats)."""
+    from neurosim.analysis.sensitivity import model_energy_sensitivity
+
+    cached = getattr(result, "_sensitivity_rows", None)
+    if cached is None:
+        # Same energy model and options as the first energy table (its records state them).
+        a = result.energy.get("assumptions", {})
+        opts = {k: a[k] for k in ("batch", "phase", "prompt_tokens", "context", "stack", "scope", "block_size")
+                if k in a}
+        cached = model_energy_sensitivity(result.model_counts, result.profiles or result.profile_names,
+                                          stats=result.measured_stats, **opts)
+        object.__setattr__(result, "_sensitivity_rows", cached)  # frozen dataclass: memo only, same values
+    return cached
+
+
+def sensitivity_table(rows: Sequence[Mapping[str, Any]], *, unit: str = "mJ") -> pd.DataFrame:
+    """Display table of :func:`neurosim.analysis.sensitivity.energy_sensitivity` records."""
+    scale = {"pJ": 1e-12, "nJ": 1e-9, "uJ": 1e-6, "mJ": 1e-3, "J": 1.0}[unit]
+    return pd.DataFrame([{"profile": r["profile"], "mode": r["mode"], f"default [{unit}]": r["total_j"] / scale,
+                          f"low [{unit}]": r["low_j"] / scale, f"high [{unit}]": r["high_j"] / scale,
+                          "high/low": r["spread"], "disputed figures": r["disputed"]} for r in rows])
 
 
 def summary_record(result: JobResult) -> dict[str, Any]:
@@ -119,6 +145,7 @@ def summary_record(result: JobResult) -> dict[str, Any]:
             "skipped": result.energy["skipped"],
             "skipped_whole_model": result.energy_all["skipped"],
             "assumptions": result.energy["assumptions"],
+            "sensitivity": _sensitivity(result),
         },
         "layers": _layer_records(result),
         "claims": {c.id: c.status for c in result.claims},
@@ -167,6 +194,14 @@ def energy_table(records: Mapping[str, Any], *, unit: str = "mJ") -> pd.DataFram
     table.columns = ["profile"] + [f"{m} [{unit}]" for m in order]
     table["event/fp16 compute"] = compute_ratio
     table["event/fp16 total"] = total_ratio
+    if "chips" in rows.columns:  # system records: chips and time per token of the event-driven mode (else FP16)
+        pick = rows.sort_values("mode", key=lambda m: m != "w8aspike-event").drop_duplicates("profile")
+        pick = pick.set_index("profile")
+        table["chips"] = [pick.loc[p, "chips"] if pick.loc[p, "chips"] == pick.loc[p, "chips"] else None
+                          for p in table["profile"]]
+        table["ms/token"] = [None if pick.loc[p, "seconds_per_token"] is None
+                             or pick.loc[p, "seconds_per_token"] != pick.loc[p, "seconds_per_token"]
+                             else pick.loc[p, "seconds_per_token"] * 1e3 for p in table["profile"]]
     table.attrs["unit"] = unit
     return table
 
@@ -205,9 +240,28 @@ def _figures(result: JobResult) -> list[Figure]:
     ax = plots.plot_k_sweep(result.sweep)
     figs.append(Figure("Window sparsity and share of |counts| <= 7 versus k (report table 11 analogue)",
                        "k_sweep.png", png_bytes(ax.figure)))
-    ax = plots.plot_energy(result.energy["rows"])
+    ranges = {(r["mode"], r["profile"]): (r["low_j"], r["high_j"]) for r in _sensitivity(result)}
+    ax = plots.plot_energy(result.energy["rows"], ranges=ranges)
     figs.append(Figure("Energy per token of the spiked projections of all layers per mode and profile, measured "
-                       "spike statistics, split into compute, memory and static", "energy.png", png_bytes(ax.figure)))
+                       "spike statistics, split into compute, memory and static; whiskers: the range over the "
+                       "disputed figures in the profile's data file", "energy.png", png_bytes(ax.figure)))
+    from neurosim.analysis.system_plots import plot_break_even, plot_energy_vs_batch
+    from neurosim.energy.system import batch_sweep, break_even_table
+
+    profs = list(result.profiles) or None
+    sweep = batch_sweep(result.model_counts, profiles=profs, modes=("fp16-dense", "int8-dense", "w8aspike-event"),
+                        stats=result.measured_stats)
+    if not sweep.empty:
+        ax = plot_energy_vs_batch(sweep)
+        figs.append(Figure("System energy per decoded token vs batch size (weights shared by the batch, static "
+                           "power x time, chips needed), measured spike statistics", "energy_vs_batch.png",
+                           png_bytes(ax.figure)))
+    be = break_even_table(result.model_counts, profiles=profs)
+    if not be.empty:
+        ax = plot_break_even(be)
+        figs.append(Figure("Spikes per channel at which event-driven execution beats INT8 dense per token, at "
+                           "batch 1 and 64 (chips compared with INT8 dense on an A100)", "break_even.png",
+                           png_bytes(ax.figure)))
     ax = plots.plot_prefill()
     figs.append(Figure("Prefill FLOPs and measured TTFT versus context length, SpikingBrain-7B vs Qwen2.5-7B "
                        "(report table 7 points overlaid)", "prefill.png", png_bytes(ax.figure)))
@@ -245,6 +299,7 @@ def report_files(result: JobResult, formats: Sequence[str]) -> ReportFiles:
     tables = {
         "layers.csv": layers, "energy.csv": energy_rows, "claims.csv": claims,
         "statistics.csv": stats, "k_sweep.csv": result.sweep,
+        "sensitivity.csv": pd.DataFrame(summary["energy"]["sensitivity"]),
     }
     if "json" in formats:
         files.add_json("energy.json", {"spiked_measured": result.energy, "spiked_paper_stats": result.energy_paper,
@@ -281,14 +336,22 @@ def report_files(result: JobResult, formats: Sequence[str]) -> ReportFiles:
                 "profile can run; the ratio columns compare the event-driven mode with FP16 dense (the profile's "
                 "own, else paper-45nm) for compute alone (the report's 97.7% claim) and for the total with "
                 "memory. The third table adds attention and the lm_head. Pairs a profile cannot run are listed "
-                "in summary.json with the reason.",
+                "in summary.json with the reason. Every figure is a system figure (neurosim.energy.system): "
+                "dynamic energy plus static power x the time of a decode step (the larger of compute, memory, "
+                "power-limit and event time; GPUs on the eager stack), on as many chips as the model needs "
+                "(columns chips and ms/token, of the event-driven mode where it runs).",
                 tables=(Table("Energy per token of the spiked projections, measured statistics",
                               energy_table(result.energy), csv_link("energy.csv")),
                         Table("The same with the report's stated statistics (1.13 spikes per channel, 18.4% silent)",
                               energy_table(result.energy_paper), None),
                         Table("Whole model per token (attention and lm_head included), measured statistics",
-                              energy_table(result.energy_all), None)),
-                figures=tuple(f for f in figures if f.filename == "energy.png")),
+                              energy_table(result.energy_all), None),
+                        Table("Sensitivity: the range each profile's total (first table) spans over the disputed "
+                              "figures its data file keeps (alternatives from other sources); high/low near 1 "
+                              "means the figure is not contested",
+                              sensitivity_table(summary["energy"]["sensitivity"]), csv_link("sensitivity.csv"))),
+                figures=tuple(f for f in figures if f.filename in ("energy.png", "energy_vs_batch.png",
+                                                                    "break_even.png"))),
         Section("Audit of the report's claims",
                 "Each claim with its stated inputs, our recomputation and a status: reproduced, rounding "
                 "difference, depends on unpublished data, or inconsistent with other stated figures.",
@@ -341,7 +404,10 @@ def format_summary(result: JobResult) -> str:
         "",
         "Energy per token of the spiked projections (batch 1, weights from DRAM), measured statistics [mJ]:",
         format_terminal_table(_short_columns(energy_table(result.energy)), max_width=160),
-        "",
-        "Claims: " + ", ".join(f"{c.id}: {c.status}" for c in result.claims),
     ]
+    contested = [r for r in _sensitivity(result) if r["spread"] > 1.01 and r["mode"] == "w8aspike-event"]
+    if contested:
+        lines.append("Contested figures (event-driven total over the data files' alternatives): " + "; ".join(
+            f"{r['profile']} {r['low_j'] * 1e3:.3g}-{r['high_j'] * 1e3:.3g} mJ" for r in contested))
+    lines += ["", "Claims: " + ", ".join(f"{c.id}: {c.status}" for c in result.claims)]
     return "\n".join(lines)

@@ -50,11 +50,12 @@ def test_default_job_on_tiny_checkpoint_writes_full_report(checkpoint, tmp_path,
     names = {p.name for p in out.iterdir()}
     assert {"summary.json", "claims.json", "index.md", "index.html", "layers.csv", "energy.csv",
             "claims.csv", "k_sweep.csv", "statistics.csv"} <= names
-    for png in ("raster.png", "count_histogram.png", "k_sweep.png", "energy.png", "prefill.png"):
+    for png in ("raster.png", "count_histogram.png", "k_sweep.png", "energy.png", "prefill.png",
+                "energy_vs_batch.png", "break_even.png"):
         data = (out / png).read_bytes()
         assert data.startswith(PNG_SIGNATURE) and len(data) > 5000, png
     html = (out / "index.html").read_text()
-    assert html.count("data:image/png;base64,") == 5 and "<table>" in html  # self-contained
+    assert html.count("data:image/png;base64,") == 7 and "<table>" in html  # self-contained
     assert "Energy per token" in (out / "index.md").read_text()
 
     summary = json.loads((out / "summary.json").read_text())
@@ -74,8 +75,9 @@ def test_default_job_on_tiny_checkpoint_writes_full_report(checkpoint, tmp_path,
     rows = summary["energy"]["measured"]
     assert {(r["profile"], r["mode"]) for r in rows} >= {("loihi", "w8aspike-event"), ("paper-45nm", "fp16-dense")}
     assert not any(r["profile"] == "loihi" and r["mode"] == "fp16-dense" for r in rows)
-    for r in rows:
-        assert r["compute_j"] + r["memory_j"] + r["static_j"] == pytest.approx(r["total_j"])
+    for r in rows:  # system records: inter-chip message energy is the fourth part
+        assert r["compute_j"] + r["memory_j"] + r["static_j"] + r["interchip_j"] == pytest.approx(r["total_j"])
+        assert r["chips"] is None or r["chips"] >= 1
     claims = json.loads((out / "claims.json").read_text())
     assert CLAIM_IDS <= {c["id"] for c in claims}
     assert "Report written to" in stdout and "spikes per channel" in stdout
