@@ -154,7 +154,7 @@ class AdaptiveIFResult(NamedTuple):
 
 
 @numba.njit(**njit_options())
-def _adaptive_if_kernel(x, vth, n_steps, spikes, residual):  # pragma: no cover - compiled
+def _adaptive_if_kernel(x, vth, n_steps, spikes, residual):
     t_in, n = x.shape
     for i in range(n):
         v = 0.0

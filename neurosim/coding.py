@@ -320,7 +320,7 @@ class SpikeEvents:
 
 
 @numba.njit(**njit_options())
-def _unary_events(mag, n_steps, t_out, idx_out):  # pragma: no cover - compiled
+def _unary_events(mag, n_steps, t_out, idx_out):
     # Counting sort by time step: a neuron with |x| = m fires at steps 0..m-1.
     per_step = np.zeros(n_steps + 1, dtype=np.int64)
     for i in range(mag.shape[0]):
@@ -342,7 +342,7 @@ def _unary_events(mag, n_steps, t_out, idx_out):  # pragma: no cover - compiled
 
 
 @numba.njit(**njit_options())
-def _bit_events(bits_src, n_steps, t_out, idx_out):  # pragma: no cover - compiled
+def _bit_events(bits_src, n_steps, t_out, idx_out):
     fire = np.zeros(n_steps, dtype=np.int64)
     for i in range(bits_src.shape[0]):
         for t in range(n_steps):
