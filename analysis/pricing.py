@@ -2,7 +2,7 @@
 
 :func:`price_layers` turns the per-layer engine tallies of a profiled forward pass
 (:class:`~neurosim.analysis.torch_profile.LayerProfile`) into joules per (mode, profile) with
-:func:`neurosim.energy.modes.mode_energy`; :func:`energy_choices` validates the modes and profiles a
+:func:`neurosim.energy.system.system_energy`; :func:`energy_choices` validates the modes and profiles a
 caller asked for before any work is done. Imports no torch.
 """
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from neurosim.energy.modes import EXECUTION_MODES, mode_energy
+from neurosim.energy.modes import EXECUTION_MODES
 from neurosim.energy.workload import SpikeStatistics, Workload
 from neurosim.exceptions import unknown_name
 
@@ -48,17 +48,23 @@ def price_layers(label: str, layers: Sequence[LayerProfile], modes: Sequence[str
                  profiles: Sequence[str]) -> tuple[dict[str, Any], ...]:
     """Energy of the profiled projections per (mode, profile), summed over layers, in J.
 
-    Each layer is priced by :func:`neurosim.energy.modes.mode_energy` as a one-projection workload with the
-    layer's measured :class:`~neurosim.energy.workload.SpikeStatistics` (from its tally), per token, times
-    the layer's token count (all rows, sampled or not). Rows of one forward call share one weight
-    fetch from DRAM (``weight_reuse`` = rows per call). Only ``nn.Linear`` projections are priced:
-    attention score products, norms and skipped layers are not. A mode the profile cannot run, or
-    an action it has no figure for, gives None energies and the ``reason``; never 0.
+    Each layer is priced by the system model (:func:`neurosim.energy.system.system_energy`) as a
+    one-projection workload with the layer's measured spike activity (from its tally), per token, times
+    the layer's token count (all rows, sampled or not). Rows of one forward call share one weight fetch
+    (they are the batch of a step). Static energy = static power x the summed time of the layers x the
+    chips (GPUs: the most any layer needs; event-driven chips: every layer's own). ``seconds`` is the
+    device time of the forward pass, ``chips`` the chips assumed. Only ``nn.Linear`` projections are
+    priced: attention score products, norms and skipped layers are not. A mode the profile cannot run,
+    or a figure it lacks, gives None energies and the ``reason``; never 0.
     """
     if not profiles or not modes or not layers:
         return ()
+    from neurosim.energy.system import system_energy
+    from neurosim.exceptions import InputError, MissingFigureError
+
+    # Rows of one forward call share one weight fetch: they are the batch of a system step.
     work = [(lay, Workload.single(lay.in_features, lay.out_features, name=lay.name),
-             SpikeStatistics.from_tally(lay.tally), max(1.0, lay.tokens / lay.calls)) for lay in layers]
+             SpikeStatistics.from_tally(lay.tally), max(1, round(lay.tokens / lay.calls))) for lay in layers]
     records = []
     from neurosim.energy.profile_overrides import as_profile
 
@@ -66,20 +72,34 @@ def price_layers(label: str, layers: Sequence[LayerProfile], modes: Sequence[str
         prof = as_profile(spec)  # a shipped name or a user's HardwareProfile
         pname = prof.name
         for mode in modes:
-            parts = np.zeros(3)
-            reason = ""
-            for lay, wl, stats, reuse in work:
-                res = mode_energy(mode, wl, prof, stats, weight_reuse=reuse)
-                if res.breakdown is None:
-                    reason = res.reason
+            parts = np.zeros(3)  # compute, memory, inter-chip (J)
+            seconds, chips, reason, static_w = 0.0, [], "", 0.0
+            for lay, wl, stats, batch in work:
+                reason = prof.unsupported_reason(mode) or ""
+                if reason:
                     break
-                br = res.breakdown
-                parts += np.array([br.compute_j, br.memory_j, br.static_j]) * lay.tokens
+                try:
+                    r = system_energy(wl, mode=mode, profile=prof, stats=stats, batch=batch, scope="all")
+                except (InputError, MissingFigureError) as exc:
+                    reason = str(exc)
+                    break
+                parts += np.array([r.compute_j, r.memory_j, r.interchip_j]) * lay.tokens
+                if r.seconds_per_token is not None:
+                    seconds += r.seconds_per_token * lay.tokens
+                if r.chips is not None:
+                    chips.append(r.chips)
+                    static_w = max(static_w, r.static_power_w / r.chips)
             rec: dict[str, Any] = {"model": label, "mode": mode, "profile": pname}
             if reason:
-                rec.update(compute_j=None, memory_j=None, static_j=None, total_j=None, reason=reason)
+                rec.update(compute_j=None, memory_j=None, static_j=None, interchip_j=None, total_j=None,
+                           seconds=None, chips=None, reason=reason)
             else:
-                rec.update(compute_j=float(parts[0]), memory_j=float(parts[1]),
-                           static_j=float(parts[2]), total_j=float(parts.sum()), reason="")
+                # GPUs hold every layer at once (the largest need); event-driven chips hold each layer on its
+                # own chips, all of which draw static power for the whole forward pass.
+                n = (max(chips) if prof.kind == "gpu" else sum(chips)) if chips else None
+                static = static_w * (n or 0) * seconds
+                rec.update(compute_j=float(parts[0]), memory_j=float(parts[1]), static_j=float(static),
+                           interchip_j=float(parts[2]), total_j=float(parts.sum() + static),
+                           seconds=seconds if chips else None, chips=n, reason="")
             records.append(rec)
     return tuple(records)
