@@ -21,7 +21,7 @@ from neurosim.exceptions import DependencyError, InputError, NotFoundError, unkn
 from neurosim.analysis._torch_hooks import check_int, require_torch
 from neurosim.analysis.torch_profile import ModelProfile, profile_model
 
-__all__ = ["SAMPLE_TEXTS", "load_factory", "load_hf_directory", "profile_hf_directory"]
+__all__ = ["SAMPLE_TEXTS", "check_hf_directory", "load_factory", "load_hf_directory", "profile_hf_directory"]
 
 #: Built-in sample texts for :func:`profile_hf_directory` (plain English of mixed length).
 SAMPLE_TEXTS: tuple[str, ...] = (
@@ -134,6 +134,15 @@ def load_hf_directory(path: Path) -> tuple[Any, Any]:
     return model, tokenizer
 
 
+def check_hf_directory(path: str | Path) -> None:
+    """Raise :class:`NotFoundError` unless ``path`` is a directory holding ``config.json``."""
+    p = Path(path)
+    if not p.is_dir():
+        raise NotFoundError(f"HuggingFace model directory {str(p)!r} does not exist")
+    if not (p / "config.json").is_file():
+        raise NotFoundError(f"{str(p)!r} has no config.json; is it a HuggingFace model directory?")
+
+
 def profile_hf_directory(
     path: str | Path,
     *,
@@ -150,8 +159,9 @@ def profile_hf_directory(
         (``local_files_only=True``): ``*ForCausalLM`` architectures with ``AutoModelForCausalLM``
         (output ``logits``), others with ``AutoModel`` (output ``last_hidden_state``).
     texts : sequence of str, optional
-        Prompts to run (default :data:`SAMPLE_TEXTS`), padded to one batch; padding positions pass
-        through the projections too and are profiled with the real tokens.
+        Prompts to run (default :data:`SAMPLE_TEXTS`), padded to one batch; padding positions (the
+        tokenizer's attention mask) run through the model but are left out of every statistic and of
+        energy. For a corpus file, shards and intervals see :mod:`neurosim.analysis.corpus_profile`.
     max_length : int, default 64
         Truncation length in tokens.
     **kwargs
@@ -172,10 +182,7 @@ def profile_hf_directory(
         transformers (or torch) is not installed: ``pip install 'neurosim[hf]'``.
     """
     p = Path(path)
-    if not p.is_dir():
-        raise NotFoundError(f"HuggingFace model directory {str(p)!r} does not exist")
-    if not (p / "config.json").is_file():
-        raise NotFoundError(f"{str(p)!r} has no config.json; is it a HuggingFace model directory?")
+    check_hf_directory(p)
     texts = list(SAMPLE_TEXTS if texts is None else texts)
     if not texts or not all(isinstance(t, str) and t for t in texts):
         raise InputError(f"'texts' must be non-empty strings (got {texts!r})")
@@ -186,4 +193,6 @@ def profile_hf_directory(
     enc = tokenizer(texts, return_tensors="pt", padding=True, truncation=True, max_length=max_length)
     inputs = {key: enc[key] for key in ("input_ids", "attention_mask") if key in enc}
     kwargs.setdefault("name", p.name)
+    if "attention_mask" in inputs:  # padding positions are left out of every statistic and of energy
+        kwargs.setdefault("token_mask", inputs["attention_mask"])
     return profile_model(model, inputs, **kwargs)

@@ -54,10 +54,11 @@ import pandas as pd
 from neurosim._validation import check_positive
 from neurosim.adaptive import spike_counts
 from neurosim.coding import check_coding
-from neurosim.exceptions import ShapeError, unknown_name
+from neurosim.exceptions import InputError, ShapeError, unknown_name
 from neurosim.tally import ProjectionTally, sum_tallies
 
 from neurosim.analysis._torch_hooks import check_int, check_model, plain
+from neurosim.analysis.mergeable import CorpusStats, StatsBuilder
 from neurosim.analysis.pricing import energy_choices, price_layers
 
 __all__ = ["LayerProfile", "ModelProfile", "profile_model"]
@@ -150,6 +151,15 @@ class ModelProfile:
         ``{name, kind, reason}`` for every module left out.
     settings : dict
         The options used (k, coding, group_size, path, max_tokens, seed, spike_outputs).
+    stats : CorpusStats or None
+        Exact mergeable statistics per projection and per prompt
+        (:mod:`neurosim.analysis.mergeable`); set when a token mask was given or ``collect_stats``.
+    corpus : dict or None
+        The profiled corpus (file, SHA-256, prompts, tokens) when profiled from prompts.
+    intervals : dict or None
+        Bootstrap intervals (:mod:`neurosim.analysis.bootstrap`) of the corpus figures.
+    layer_groups : tuple of dict
+        Per decoder layer figures with intervals (corpus runs).
     """
 
     model: str
@@ -158,6 +168,10 @@ class ModelProfile:
     fidelity: dict[str, float | None]
     skipped: tuple[dict[str, str], ...]
     settings: dict[str, Any]
+    stats: Any = field(default=None, repr=False)
+    corpus: dict[str, Any] | None = None
+    intervals: dict[str, Any] | None = None
+    layer_groups: tuple[dict[str, Any], ...] = ()
 
     @property
     def total_tally(self) -> ProjectionTally | None:
@@ -184,7 +198,7 @@ class ModelProfile:
             "spikes_per_channel": total.spikes_per_channel if total else None,
             "silent_fraction": total.silent_fraction if total else None,
         }
-        return {
+        out = {
             "model": self.model,
             "settings": dict(self.settings),
             "layers": [{f: plain(getattr(lay, f)) for f in _LAYER_FIELDS} for lay in self.layers],
@@ -193,6 +207,17 @@ class ModelProfile:
             "skipped": [dict(s) for s in self.skipped],
             "totals": totals,
         }
+        if self.corpus is not None:
+            out["corpus"] = dict(self.corpus)
+        if self.intervals is not None:
+            out["intervals"] = self.intervals
+        if self.layer_groups:
+            out["layer_groups"] = [dict(g) for g in self.layer_groups]
+        if self.stats is not None:
+            from neurosim.analysis.mergeable import stats_record
+
+            out["exact"] = [stats_record(p) for p in self.stats.projections.values()]
+        return out
 
 
 def _cosine_and_error(dot: float, ref_sq: float, new_sq: float, diff_sq: float) -> tuple[float, float]:
@@ -212,7 +237,8 @@ def _compare(ref: np.ndarray, new: np.ndarray) -> tuple[float, float]:
 class _LayerAcc:
     """Accumulates one Linear's calls during a profiled pass."""
 
-    def __init__(self, name: str, module: Any, group_size: int | None) -> None:
+    def __init__(self, name: str, module: Any, group_size: int | None, *, coding: str = "bidirectional",
+                 collect: bool = False) -> None:
         from neurosim.analysis._torch_hooks import to_float64
         from neurosim.quant import quantize_weight
 
@@ -229,6 +255,10 @@ class _LayerAcc:
         # Window sparsity accumulates as (spikes, values in the window): counts are not kept.
         self.window = np.zeros(2, dtype=np.int64)
         self.sums = np.zeros(4)  # dot, |ref|^2, |new|^2, |diff|^2 of the layer output
+        self.builder: StatsBuilder | None = None
+        if collect:
+            self.builder = StatsBuilder(name, self.kind, self.in_features, self.out_features, coding=coding,
+                                        window=_WINDOW)
 
     def add_window(self, counts: np.ndarray) -> None:
         # The report's rule ("exclude": values beyond the 3-step INT3 window are left out).
@@ -275,6 +305,9 @@ def profile_model(
     seed: int = 0,
     path: str = "event",
     name: str | None = None,
+    token_mask: Any = None,
+    prompt_ids: Sequence[int] | None = None,
+    collect_stats: bool = False,
 ) -> ModelProfile:
     """Run ``model`` once with every ``nn.Linear`` turned into a W8ASpike projection, and measure.
 
@@ -312,6 +345,15 @@ def profile_model(
         Engine path for the profiled rows (all paths give the same tally).
     name : str, optional
         Label in the result (default: the model's class name).
+    token_mask : array_like of bool, shape (batch, seq), optional
+        Real tokens (an attention mask): padding rows (False) are left out of every statistic, tally,
+        token count, energy and the fidelity figures; they still run through the model. A projection's
+        input rows must be ``batch x seq`` (masked) or ``batch`` (one row per prompt, e.g. a pooler);
+        anything else raises :class:`ShapeError`. Implies ``collect_stats``.
+    prompt_ids : sequence of int, optional
+        Global index of each batch row's prompt (default ``0 .. batch-1``), used by ``stats``.
+    collect_stats : bool, default False
+        Keep exact mergeable statistics per projection and prompt in ``ModelProfile.stats``.
 
     Returns
     -------
@@ -343,6 +385,8 @@ def profile_model(
     max_tokens = check_int(max_tokens, "max_tokens", minimum=1, allow_none=True)
     seed = check_int(seed, "seed", minimum=0)
     energy_modes, energy_profiles = energy_choices(modes, profiles)
+    mask, ids = _mask_and_ids(token_mask, prompt_ids)
+    collect = bool(collect_stats) or mask is not None
     rng = np.random.default_rng(seed)
     accs: dict[str, _LayerAcc] = {}
     names = {m: n for n, m in model.named_modules()}
@@ -351,25 +395,37 @@ def profile_model(
         lname = names[module]
         acc = accs.get(lname)
         if acc is None:
-            acc = accs[lname] = _LayerAcc(lname, module, group_size)
+            acc = accs[lname] = _LayerAcc(lname, module, group_size, coding=coding, collect=collect)
         x = to_float64(args[0])
         if x.shape[-1] != acc.in_features:
             raise ShapeError(f"{lname}: input has {x.shape[-1]} features, expected {acc.in_features}")
         rows = x.reshape(-1, acc.in_features)
         ref = to_float64(output).reshape(rows.shape[0], acc.out_features)
         n = rows.shape[0]
-        pick = (np.arange(n) if max_tokens is None or n <= max_tokens
-                else np.sort(rng.choice(n, size=max_tokens, replace=False)))
+        owners, real = _row_owners(n, mask, ids, lname)
+        if real is None:
+            pick = (np.arange(n) if max_tokens is None or n <= max_tokens
+                    else np.sort(rng.choice(n, size=max_tokens, replace=False)))
+            n_real = n
+        else:  # padding rows are never profiled nor counted
+            cand = np.flatnonzero(real)
+            n_real = cand.size
+            pick = (cand if max_tokens is None or cand.size <= max_tokens
+                    else np.sort(rng.choice(cand, size=max_tokens, replace=False)))
         res = w8aspike_linear(rows[pick], acc.weight, acc.bias, k=k, coding=coding, path=path,
                               name=lname)
         acc.calls += 1
-        acc.tokens += n
+        acc.tokens += n_real
         acc.tallies.append(res.tally)
         acc.profiled += len(pick)
         acc.add_window(res.counts)
         r, y = ref[pick].ravel(), res.output.ravel()
         d = y - r
         acc.sums += (r @ y, r @ r, y @ y, d @ d)
+        if acc.builder is not None:
+            acc.builder.add(res.counts, owners[pick], res.tally,
+                            real_owners=owners if real is None else owners[real],
+                            ref=ref[pick], new=res.output)
         if not spike_outputs:
             return None
         if len(pick) == n:
@@ -391,10 +447,16 @@ def profile_model(
         new_out = to_float64(final_tensor(call_model(model, inputs)))
 
     fidelity: dict[str, float | None] = {"cosine_similarity": None, "relative_error": None}
+    out_sums = None
     if ref_out is not None:
         if ref_out.shape != new_out.shape:
             raise ShapeError(f"spiked output shape {new_out.shape} differs from {ref_out.shape}")
-        cos, rel = _compare(ref_out, new_out)
+        if collect:
+            out_sums = _output_sums(ref_out, new_out, mask, ids)
+        if mask is not None:
+            cos, rel = _cosine_and_error(*out_sums.sum(axis=0))
+        else:
+            cos, rel = _compare(ref_out, new_out)
         fidelity = {"cosine_similarity": cos, "relative_error": rel}
     layers = tuple(acc.result() for acc in accs.values())
     label = name or type(model).__name__
@@ -407,5 +469,72 @@ def profile_model(
                 for n, m in model.named_modules() if isinstance(m, torch.nn.Linear) and n not in accs]
     settings = {"k": k, "coding": coding, "group_size": group_size, "path": path,
                 "max_tokens": max_tokens, "seed": seed, "spike_outputs": bool(spike_outputs)}
+    stats = None
+    if collect:
+        n_prompts = ids.size if ids is not None else 1
+        tokens = (mask.sum(axis=1).astype(np.int64) if mask is not None
+                  else np.full(n_prompts, max((lay.tokens // max(lay.calls, 1) for lay in layers), default=0),
+                               dtype=np.int64))
+        pid = ids if ids is not None else np.zeros(1, np.int64)
+        order = np.argsort(pid, kind="stable")
+        stats = CorpusStats(projections={n: a.builder.result() for n, a in accs.items() if a.builder is not None},
+                            prompt_ids=pid[order], prompt_tokens=tokens[order],
+                            output=None if out_sums is None else out_sums[order])
     return ModelProfile(model=label, layers=layers, energy=energy, fidelity=fidelity,
-                        skipped=tuple(skipped), settings=settings)
+                        skipped=tuple(skipped), settings=settings, stats=stats)
+
+
+def _mask_and_ids(token_mask: Any, prompt_ids: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Validated boolean mask [batch, seq] and int64 prompt ids [batch] (None, None without a mask)."""
+    if token_mask is None:
+        if prompt_ids is not None:
+            raise InputError("'prompt_ids' needs a 'token_mask' (which rows belong to which prompt)")
+        return None, None
+    if hasattr(token_mask, "detach"):
+        token_mask = token_mask.detach().cpu().numpy()
+    mask = np.asarray(token_mask)
+    if mask.ndim != 2 or mask.size == 0:
+        raise ShapeError(f"'token_mask' must be shaped [batch, seq] (got shape {mask.shape})")
+    if mask.dtype.kind not in "biu" or not np.isin(mask, (0, 1)).all():
+        raise InputError("'token_mask' must hold 0/1 or booleans (an attention mask)")
+    mask = mask.astype(bool)
+    ids = np.arange(mask.shape[0], dtype=np.int64) if prompt_ids is None else np.asarray(prompt_ids, np.int64)
+    if ids.shape != (mask.shape[0],) or np.unique(ids).size != ids.size:
+        raise InputError(f"'prompt_ids' must be {mask.shape[0]} distinct integers, one per batch row")
+    return mask, ids
+
+
+def _row_owners(n: int, mask: np.ndarray | None, ids: np.ndarray | None,
+                lname: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Prompt id of each input row, and which rows are real (None: every row, no mask)."""
+    if mask is None or ids is None:
+        return np.zeros(n, np.int64), None
+    batch, seq = mask.shape
+    if n == batch * seq:
+        return np.repeat(ids, seq), mask.ravel()
+    if n == batch:  # one row per prompt (a pooler on the first token): every row is real
+        return ids.copy(), np.ones(n, bool)
+    raise ShapeError(f"{lname}: {n} input rows fit neither the token mask ({batch} x {seq}) nor one row per "
+                     "prompt, so padding cannot be told from tokens")
+
+
+def _output_sums(ref: np.ndarray, new: np.ndarray, mask: np.ndarray | None,
+                 ids: np.ndarray | None) -> np.ndarray:
+    """Per-prompt (dot, |ref|^2, |new|^2, |diff|^2) of the final output, padding rows left out."""
+    if mask is None or ids is None:
+        r, y = ref.ravel(), new.ravel()
+        d = y - r
+        return np.array([[r @ y, r @ r, y @ y, d @ d]])
+    batch, seq = mask.shape
+    out = np.zeros((batch, 4))
+    for b in range(batch):
+        if ref.ndim >= 2 and ref.shape[:2] == (batch, seq):
+            r, y = ref[b][mask[b]].ravel(), new[b][mask[b]].ravel()
+        elif ref.shape[0] == batch:
+            r, y = ref[b].ravel(), new[b].ravel()
+        else:
+            raise ShapeError(f"the model output of shape {ref.shape} does not have the batch ({batch}) first; "
+                             "cannot leave padding out of the fidelity figures")
+        d = y - r
+        out[b] = (r @ y, r @ r, y @ y, d @ d)
+    return out

@@ -130,6 +130,37 @@ def add_profiles(p: argparse.ArgumentParser | argparse._ArgumentGroup, *, defaul
                    help=SET_HELP)
 
 
+def add_workers(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """Add ``--workers N`` and ``--scheduler ADDRESS`` (Dask; see neurosim.analysis.distributed)."""
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="run shards on a local Dask cluster of N worker processes, one thread each (default 1: "
+                        "in this process); results are byte-identical for any N. Needs pip install "
+                        "'neurosim[distributed]'")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="use an existing Dask cluster instead (e.g. tcp://host:8786, started with `dask scheduler` "
+                        "and `dask worker ADDRESS --nthreads 1`; inputs must be readable by every worker)")
+    p.add_argument("--scheduler-timeout", type=_positive_float, default=10.0, metavar="S",
+                   help="seconds to wait for --scheduler before giving up (default 10)")
+
+
+def add_corpus_options(p: argparse.ArgumentParser, *, hf: bool) -> None:
+    """Prompts, batching, workers and intervals of `energy-report hf` / `energy-report torch`."""
+    c = p.add_argument_group("prompts (corpus)")
+    c.add_argument("--texts", metavar="FILE",
+                   help="prompts: plain text, one per line, or JSON Lines with a 'text' field"
+                        + (" (default: neurosim's 320-prompt corpus)" if hf else
+                           "; the factory then returns (model, tokenizer)"))
+    c.add_argument("--max-length", type=_positive_int, default=64, metavar="N",
+                   help="truncate each prompt to N tokens (default 64)")
+    c.add_argument("--batch-size", type=_positive_int, default=8, metavar="N",
+                   help="prompts per batch and per shard (default 8); padding is left out of every figure")
+    c.add_argument("--max-prompts", type=_positive_int, default=None, metavar="N",
+                   help="use the first N prompts of the file")
+    c.add_argument("--bootstrap", type=_positive_int, default=1000, metavar="N",
+                   help="per-prompt bootstrap replicates for the 95%% intervals (default 1000)")
+    add_workers(c)
+
+
 def add_report_output(p: argparse.ArgumentParser) -> None:
     """The output group of every subcommand that writes a report folder: --out, --format, --no-progress."""
     o = p.add_argument_group("output")
@@ -247,6 +278,7 @@ def _build_parsers() -> dict[str, argparse.ArgumentParser]:
             # None = not given: --k, --coding, --max-tokens, --seed and --no-spike-outputs apply to ANNs only,
             # and an snntorch network refuses them instead of accepting them silently (defaults in the job).
             p.set_defaults(k=None, coding=None, max_tokens=None, seed=None, no_spike_outputs=None)
+        add_corpus_options(p, hf=name == "hf")
         add_report_output(p)
         add_debug(p)
         parsers[name] = p

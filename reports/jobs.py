@@ -7,12 +7,13 @@ exit code. Library errors propagate to the CLI, which turns them into one line a
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from neurosim.exceptions import InputError, NeurosimError
+from neurosim.exceptions import DependencyError, InputError, NeurosimError
 
 __all__ = ["UsageError", "dispatch"]
 
@@ -332,6 +333,13 @@ def run_torch(args: argparse.Namespace) -> int:
     from neurosim.analysis.model_loading import load_factory
     from neurosim.analysis.torch_profile import profile_model
 
+    if args.texts is not None:
+        _refuse(args, _SNN_ONLY, "--texts profiles an ANN language model (model, tokenizer)")
+        profile = _profile_corpus(args, "torch", args.factory)
+        return _write_profile(args, profile, f"neurosim profile: {args.factory}")
+    _refuse(args, _CORPUS_ONLY, "they need --texts (a corpus of prompts)")
+    if args.workers != 1:
+        raise UsageError("--workers needs --texts (shards of prompts)")
     model, inputs = load_factory(args.factory)
     if inputs is None:
         raise InputError(f"factory {args.factory!r} returned no example inputs; make it return (model, inputs)")
@@ -354,10 +362,36 @@ def run_torch(args: argparse.Namespace) -> int:
 
 
 def run_hf(args: argparse.Namespace) -> int:
-    from neurosim.analysis.model_loading import profile_hf_directory
+    from neurosim.analysis.model_loading import check_hf_directory
 
-    profile = profile_hf_directory(args.directory, **_profile_kwargs(args))
+    check_hf_directory(args.directory)
+    profile = _profile_corpus(args, "hf", args.directory)
     return _write_profile(args, profile, f"neurosim profile: {args.directory}")
+
+
+#: Options of `torch` that only apply with --texts (a corpus of prompts).
+_CORPUS_ONLY = {"max_prompts": "--max-prompts", "scheduler": "--scheduler"}
+
+
+def _profile_corpus(args: argparse.Namespace, kind: str, source: str) -> Any:
+    """`hf DIR` / `torch MODULE:FACTORY --texts FILE`: shards of prompts, exact merge, intervals."""
+    from neurosim.analysis.corpus import load_corpus
+    from neurosim.analysis.corpus_profile import profile_corpus
+    from neurosim.analysis.distributed import DASK_HINT, ProfileJob
+
+    workers = getattr(args, "workers", 1)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise UsageError(f"--workers must be an integer >= 1 (got {workers!r})")
+    if (workers > 1 or args.scheduler) and importlib.util.find_spec("distributed") is None:
+        raise DependencyError(f"--workers > 1 and --scheduler need Dask, which is not installed: {DASK_HINT}")
+    corpus = load_corpus(args.texts, max_prompts=args.max_prompts)
+    kw = _profile_kwargs(args)
+    max_tokens = kw["max_tokens"]
+    job = ProfileJob(kind=kind, source=str(source), max_length=args.max_length, k=kw["k"], coding=kw["coding"],
+                     max_tokens=max_tokens, spike_outputs=kw["spike_outputs"], seed=kw["seed"])
+    return profile_corpus(job, corpus, batch_size=args.batch_size, workers=workers, scheduler=args.scheduler,
+                          profiles=kw["profiles"], n_boot=args.bootstrap, timeout=args.scheduler_timeout,
+                          progress=not args.no_progress and sys.stderr.isatty())
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
