@@ -70,6 +70,13 @@ def config_from_hf(config_json: Mapping[str, Any] | str | os.PathLike[str], *, n
     hidden = _hf_get(cfg, "hidden_size", where, int)
     n_layers = _hf_get(cfg, "num_hidden_layers", where, int)
     n_heads = _hf_get(cfg, "num_attention_heads", where, int)
+    if hidden <= 0 or n_layers <= 0:
+        raise ConfigError(f"{where}: keys 'hidden_size' and 'num_hidden_layers' must be > 0 "
+                          f"(got {hidden} and {n_layers})")
+    from neurosim.budget import check_memory
+
+    # One layer-type entry (and per-layer records downstream) per layer, before building any of them.
+    check_memory(64 * n_layers, f"{where}: a configuration of {n_layers} layers", hint="check 'num_hidden_layers'")
     n_kv = _hf_get(cfg, "num_key_value_heads", where, int, n_heads)
     if n_heads <= 0 or hidden % n_heads:
         raise ConfigError(f"{where}: key 'hidden_size' ({hidden}) must be a multiple of "
@@ -82,7 +89,8 @@ def config_from_hf(config_json: Mapping[str, Any] | str | os.PathLike[str], *, n
         if not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < n_layers for i in attn_layers):
             raise ConfigError(f"{where}: key 'attn_layers' must list layer indices in 0..{n_layers - 1} "
                               f"(got {attn_layers!r})")
-        layer_types = tuple("swa" if i in attn_layers else "gla" for i in range(n_layers))
+        swa = set(attn_layers)  # a set: one lookup per layer, not a scan of the list
+        layer_types = tuple("swa" if i in swa else "gla" for i in range(n_layers))
         window = _hf_get(cfg, "sliding_window", where, int, 4096)
         gate_rank = _hf_get(cfg, "gate_low_rank_dim", where, int, 16)
         qkv_bias = _hf_get(cfg, "attention_bias", where, bool, True)

@@ -127,6 +127,9 @@ def resolve_model(settings: JobSettings) -> tuple[ModelConfig, Any, str]:
     if settings.checkpoint is not None:
         from neurosim.checkpoint import load_checkpoint
 
+        if not str(settings.checkpoint).strip():  # Path("") would be the current directory
+            raise CheckpointError("--checkpoint is empty; pass a folder with config.json and safetensors")
+
         path = Path(settings.checkpoint)
         if not path.exists():
             raise CheckpointError(f"checkpoint directory {str(path)!r} does not exist")
