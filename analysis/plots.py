@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 import numpy as np
 import pandas as pd
 
-from neurosim._validation import as_int_counts
+from neurosim.validation import as_int_counts
 from neurosim.exceptions import InputError, ShapeError
 
 __all__ = [
@@ -271,7 +271,8 @@ def _energy_prefix(values: np.ndarray) -> tuple[float, str]:
 
 
 def plot_energy(records: Iterable[Mapping[str, Any]] | Mapping[str, Any] | pd.DataFrame, ax: Axes | None = None, *, log: bool | None = None,
-                per: str = "token", **kwargs: Any) -> Axes:
+                per: str = "token", ranges: Mapping[tuple[str, str], tuple[float, float]] | None = None,
+                **kwargs: Any) -> Axes:
     """Energy of each (model, mode, profile), stacked as compute, memory and static.
 
     Parameters
@@ -286,6 +287,9 @@ def plot_energy(records: Iterable[Mapping[str, Any]] | Mapping[str, Any] | pd.Da
     per : str
         What one record's energy is for, named on the axis: ``"token"`` (default; per-token records of
         the energy model) or e.g. ``"forward pass"`` (a profiled model's whole input).
+    ranges : mapping of (mode, profile) to (low, high) in J, optional
+        Drawn as a whisker over each bar: the range of the total over disputed figures
+        (:mod:`neurosim.analysis.sensitivity`).
     **kwargs
         Forwarded to ``Axes.barh``.
 
@@ -328,26 +332,56 @@ def plot_energy(records: Iterable[Mapping[str, Any]] | Mapping[str, Any] | pd.Da
     for j, (_, name, color) in enumerate(_ENERGY_PARTS):
         ax.barh(y, parts[:, j] / scale, left=left, color=color, label=name, **kwargs)
         left += parts[:, j] / scale
-    for yi, tot, part in zip(y, totals, parts, strict=True):
+    ends = totals.copy()
+    drew_range = False
+    for i, r in enumerate(recs):
+        lo_hi = (ranges or {}).get((r["mode"], r["profile"]))
+        if lo_hi is None or not lo_hi[1] > lo_hi[0] * 1.001:
+            continue
+        lo, hi = float(lo_hi[0]) / scale, float(lo_hi[1]) / scale
+        ax.plot([lo, hi], [y[i], y[i]], color="black", lw=1.2, solid_capstyle="butt",
+                label=None if drew_range else "range over disputed figures")
+        ax.plot([lo, hi], [y[i], y[i]], "|", color="black", ms=9)
+        ends[i] = max(ends[i], hi * scale)
+        drew_range = True
+    notes = []
+    for yi, tot, end, part in zip(y, totals, ends, parts, strict=True):
         shares = "/".join(f"{100 * v / tot:.0f}" for v in part) if tot > 0 else "-"
-        ax.annotate(f" {tot / scale:.3g} {unit} ({shares} %)", (tot / scale, yi), va="center", fontsize=7.5)
+        notes.append(ax.annotate(f" {tot / scale:.3g} {unit} ({shares} %) ", (end / scale, yi), va="center",
+                                 fontsize=7.5))
     ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=8)
     ax.invert_yaxis()
-    pos = totals[totals > 0] / scale
+    pos = ends[ends > 0] / scale
     if log is None:
         log = bool(pos.size and pos.max() > 50 * pos.min())
     if log:
         ax.set_xscale("log")
         if pos.size:
-            ax.set_xlim(pos.min() / 3, pos.max() * 12)
+            ax.set_xlim(pos.min() / 3, pos.max() * 1.15)
     elif pos.size:
-        ax.set_xlim(0, pos.max() * 1.45)  # room for the printed totals
+        ax.set_xlim(0, pos.max() * 1.03)  # the axis ends near the largest bar (or range whisker)
     ax.set_xlabel(f"energy per {per} ({unit}); printed: total (compute/memory/static %)")
     ax.set_ylabel("mode | hardware profile" if single_model else "model | mode | hardware profile", fontsize=9)
-    ax.legend(fontsize=8, loc="lower right")
+    # Above the axes, so the legend never covers a bar or its printed total.
+    ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0.0, 1.01), ncols=4, frameon=False, borderaxespad=0.0)
     ax.grid(True, axis="x", color="0.9")
+    _fit_bar_notes(ax, notes)
     return ax
+
+
+def _fit_bar_notes(ax: Axes, notes: Sequence[Any]) -> None:
+    """Turn each printed total that would run past the axes' right end to end at its bar (white on grey)."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    fig.canvas.draw()  # final layout, so the extents below are the saved figure's
+    right = ax.get_window_extent(renderer).x1
+    for text in notes:
+        if text.get_window_extent(renderer).x1 <= right:
+            continue
+        text.set_horizontalalignment("right")
+        text.set_color("white")
+        text.set_bbox({"facecolor": "0.25", "alpha": 0.75, "edgecolor": "none", "pad": 1.0})
 
 
 def plot_prefill(ax: Axes | None = None, *, lengths: Sequence[int] | None = None, **kwargs: Any) -> Axes:
