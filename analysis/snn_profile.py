@@ -458,9 +458,13 @@ def _snn_energy(label: str, neurons: Sequence[NeuronLayerProfile],
     neuron_updates; dense-input connections: ``Effective_MACs`` x mac_fp16. An action without a figure in the profile is never priced as 0: if the synaptic ops
     cannot be priced the record's energies are None with the reason; MACs the profile cannot price
     (neuromorphic chips have no MAC figure: the first layer runs elsewhere) are reported in
-    ``unpriced_macs``.
+    ``unpriced_macs``. Memory: one INT8 weight read per synaptic op, one FP16 weight per priced MAC and
+    one read + one write of each neuron's state per update, priced at the profile's memory level
+    (:func:`neurosim.energy.memory_traffic.snn_memory_traffic`; zero with the reason where the
+    per-event figure already contains the access); the bytes are in ``memory_traffic``.
     """
     from neurosim.energy.actions import ActionCounts, evaluate, missing_costs
+    from neurosim.energy.memory_traffic import snn_memory_traffic
     from neurosim.energy.profile_overrides import as_profile
 
     spikes = float(sum(n.spikes for n in neurons))
@@ -484,11 +488,15 @@ def _snn_energy(label: str, neurons: Sequence[NeuronLayerProfile],
                        notes=[f"profile {name!r} has no figure for {', '.join(missing)}; not priced"])
         else:
             br = evaluate(counts, prof.costs)
-            notes = list(br.notes)
+            # weight reads per synaptic event (and per priced MAC) and neuron state read + write per
+            # update, priced at the profile's memory level (neurosim.energy.memory_traffic)
+            mem = snn_memory_traffic(synaptic_events=synops, neuron_updates=updates, profile=prof,
+                                     dense_macs=priced_macs)
+            notes = list(br.notes) + list(mem.notes)
             if macs > priced_macs:
                 notes.append(f"{macs - priced_macs:.0f} dense-input MACs not priced: profile {name!r} "
                              "has no FP16 MAC figure (that layer runs off-chip)")
-            rec.update(compute_j=br.compute_j, memory_j=br.memory_j, static_j=br.static_j,
-                       total_j=br.total_j, notes=notes)
+            rec.update(compute_j=br.compute_j, memory_j=br.memory_j + mem.total_j, static_j=br.static_j,
+                       total_j=br.total_j + mem.total_j, memory_traffic=mem.to_dict(), notes=notes)
         records.append(rec)
     return tuple(records)
