@@ -12,7 +12,8 @@ A profile file (``energy/data/profile-<name>.toml``, ``schema = "neurosim-hardwa
   ``{param = "x"}`` (optionally ``scale = s``, ``divide_by = "y"``), ``{table = "horowitz-45nm:int8.add"}``,
   ``{power = "p", rate = "r", utilisation = "u", ops_per_action = n}`` (``n x P / (R x u)``: board energy
   per action at a utilisation of the peak rate; with ``minus = "idle"`` the power is ``P - P_idle``, the
-  dynamic energy per action when the idle power is charged separately over time) or
+  dynamic energy per action when the idle power is charged separately over time; a rate in byte/s gives
+  J/byte for the memory actions) or
   ``{zero = "why it is zero"}``;
 * ``[seconds]``: per action, the time it occupies the device, ``{param = ...}`` or ``{rate = "r", ...}``
   (``n / (R x u)``), and ``static_power = "param"``: static energy = static power x busy time.
@@ -166,8 +167,9 @@ def _resolve_one(w: Where, spec: Any, params: Mapping[str, CitedValue], want: st
         how = f"{ref}"
     else:  # rate form: n x P / (R x u) for energy, n / (R x u) for time
         rate = _param_ref(w, params, spec["rate"], "rate")
-        if rate.unit != "op/s" or rate.value <= 0:
-            raise w.child("rate").error(f"{rate.name!r} must be a throughput > 0 in op/s")
+        if rate.unit not in ("op/s", "byte/s") or rate.value <= 0:
+            raise w.child("rate").error(f"{rate.name!r} must be a throughput > 0 in op/s or byte/s")
+        per = "J/byte" if rate.unit == "byte/s" else "J"  # energy per byte moved at a bandwidth
         n = float(w.number(spec, "ops_per_action", required=False, default=1.0, allow_zero=False) or 1.0)
         util, uconf, uhow = 1.0, rate.confidence, ""
         if "utilisation" in spec:
@@ -186,7 +188,7 @@ def _resolve_one(w: Where, spec: Any, params: Mapping[str, CitedValue], want: st
                 if idle.unit != "W" or idle.value >= pw.value:
                     raise w.child("minus").error(f"{idle.name!r} must be a power in W below {pw.name!r}")
                 watts, pname, conf = pw.value - idle.value, f"({pw.name} - {idle.name})", _worst(conf, idle.confidence)
-            value, dim = watts * seconds * scale, "J"
+            value, dim = watts * seconds * scale, per
             how = f"{n:g} x {pname} / ({rate.name}{uhow})"
         else:
             value, dim, conf = seconds * scale, "s", uconf

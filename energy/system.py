@@ -3,7 +3,7 @@
 Public API (stable; the reports, the CLI and the validation call it)
 --------------------------------------------------------------------
 ``system_energy(model, *, mode, profile, batch=1, phase="decode", prompt_tokens=512, context=4096,
-stack="eager", stats=None, scope="all", block_size=1) -> SystemEnergy``
+stack="eager", stats=None, scope="all", block_size=1, context_length=None) -> SystemEnergy``
     One (model, mode, profile) at a batch size and phase. ``model`` is a model name, ``ModelConfig``,
     ``ModelCounts`` or :class:`~neurosim.energy.workload.Workload`.
 ``SystemEnergy``
@@ -439,7 +439,8 @@ def _weight_bytes(workload: Workload, mode: str, scope: str) -> float:
 def system_energy(model: Any, *, mode: str, profile: str | HardwareProfile, batch: int = 1,
                   phase: Phase = "decode", prompt_tokens: int = DEFAULT_PROMPT_TOKENS,
                   context: int = DEFAULT_CONTEXT, stack: str | StackPreset = "eager",
-                  stats: SpikeActivity | None = None, scope: str = "all", block_size: int = 1) -> SystemEnergy:
+                  stats: SpikeActivity | None = None, scope: str = "all", block_size: int = 1,
+                  context_length: int | None = None) -> SystemEnergy:
     """System energy and time per token of ``model`` in ``mode`` on ``profile``.
 
     Parameters
@@ -465,6 +466,8 @@ def system_energy(model: Any, *, mode: str, profile: str | HardwareProfile, batc
         As in :func:`neurosim.energy.modes.mode_counts`.
     block_size : int, keyword-only
         Weight-fetch granularity of event-driven skipping.
+    context_length : int, optional, keyword-only
+        Same as ``context`` (the name :func:`neurosim.energy.model_energy.model_energy` uses); wins when given.
 
     Returns
     -------
@@ -482,7 +485,7 @@ def system_energy(model: Any, *, mode: str, profile: str | HardwareProfile, batc
     """
     batch = _positive_int(batch, "batch")
     prompt_tokens = _positive_int(prompt_tokens, "prompt_tokens")
-    context = _positive_int(context, "context")
+    context = _positive_int(context if context_length is None else context_length, "context")
     if phase not in PHASES:
         raise InputError(f"'phase' must be one of {', '.join(PHASES)} (got {phase!r})")
     if scope not in ("all", "spiked"):

@@ -200,6 +200,8 @@ def test_gpu_per_op_energy_is_dynamic_power_at_peak():
         want = 2 * dyn / prm["peak_fp16"].value
         assert p.costs.mac_fp16 == pytest.approx(want, rel=1e-12)
         assert p.costs.static_power_w == prm["idle_power"].value
+        # and per byte streamed from HBM: the same dynamic power at full bandwidth
+        assert p.costs.dram_bytes == pytest.approx(dyn / prm["hbm_bandwidth"].value, rel=1e-12)
         # a higher idle power leaves less dynamic energy per op
         q = p.with_params(idle_power=prm["idle_power"].value + dyn / 2)
         assert q.costs.mac_fp16 == pytest.approx(want / 2, rel=1e-12)

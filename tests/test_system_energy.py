@@ -193,12 +193,12 @@ def test_bad_input_raises_typed_errors(kwargs, err, match):
 
 def test_missing_figure_names_parameter_and_file(tmp_path):
     src = (DATA / "profile-nvidia-a100.toml").read_text()
-    start = src.index("[params.hbm_bandwidth]")
-    end = src.index("[params.hbm_capacity]")
-    path = tmp_path / "profile-gpu-nobw.toml"
+    start = src.index("[params.hbm_capacity]")
+    end = src.index("[params.board_power]")
+    path = tmp_path / "profile-gpu-nocap.toml"
     path.write_text(src[:start] + src[end:])
-    prof = load_profile(path)
-    with pytest.raises(MissingFigureError, match=r"'hbm_bandwidth'.*profile-gpu-nobw\.toml"):
+    prof = load_profile(path)  # the costs do not need the capacity; the chip count does
+    with pytest.raises(MissingFigureError, match=r"'hbm_capacity'.*profile-gpu-nocap\.toml"):
         system_energy("qwen2.5-7b", mode="fp16-dense", profile=prof)
 
 
