@@ -34,12 +34,30 @@ into the accumulator); the walk still visits every event, and the tally still co
 operation per event and fan-out. ``merge_planes=False`` adds the row once per event (the literal
 event-by-event form, cost proportional to events x fan-out); both give the same integers.
 
-The kernel runs in parallel over blocks of output columns (each thread owns its columns, so no
-atomics); inside a block it walks, per input group and token, that token's events (token-major CSR
-from :func:`neurosim.token_events.token_events`) and adds the fetched rows eight at a time into an int32/int64 accumulator
-that stays in L1, then scales the group into the float output. Silent channels and event-free groups
-cost nothing. Measured on the SpikingBrain-7B gate shape (``benchmarks/bench_engine.py``, 2 threads):
-0.2-0.3x the time of a float32 dense matmul at 1-8 tokens, about 0.8x at 64 tokens, bit-exact.
+Two kernels compute the event path's integers (``kernel=``, identical results):
+
+``"walk"``
+    Runs in parallel over blocks of output columns (each thread owns its columns, so no atomics);
+    inside a block it walks, per input group and token, that token's events (token-major CSR from
+    :func:`neurosim.token_events.token_events`) and adds the fetched rows eight at a time into an
+    int32/int64 accumulator that stays in L1, then scales the group into the float output. Silent
+    channels and event-free groups cost nothing: at one token it reads only the rows of firing
+    channels, so decoding is bound by those bytes.
+``"pairs"``
+    Token blocks through a register-blocked multiply-add-pairs kernel (:mod:`neurosim._int8_dot`):
+    int16 counts of two input channels against their int8 weights for 8 outputs in one ``vpmaddwd``
+    (x86 AVX2; generic vector code elsewhere), 2 x 8 outputs x 4 tokens accumulated in registers, over
+    a pair-packed copy of the weights built once per weight (about ``in x out`` bytes, cached while the
+    weight lives). From a few tokens on, the union of the tokens' active rows is nearly every row, so
+    no row can be skipped and the walk's per-token row passes lose to one blocked pass (a 64-token batch
+    runs about 3x faster here). Needs counts within int16 and int32 accumulators.
+``"auto"`` (default)
+    ``"pairs"`` from :data:`_PAIR_MIN_TOKENS` tokens on when at least :data:`_PAIR_MIN_DENSITY` of the
+    counts are nonzero and the kernel applies, else ``"walk"``.
+
+Both end in the same scaling kernel (``_scale_group``: groups in order, then ``* vth``, then
+``+ bias``), which is what makes every path bit-identical once the integers are. Measured against
+torch's dense INT8 kernels and the machine's read bandwidth in ``benchmarks/bench_engine.py``.
 
 Accumulator width
 -----------------
@@ -53,13 +71,15 @@ first with place value ``-2**(T-1)``), so the bound uses the unsigned code ``c m
 from __future__ import annotations
 
 from dataclasses import dataclass
+import weakref
 from typing import Any, Literal
 
 import numba
 import numpy as np
 
 from neurosim._config import njit_options, parallel_options
-from neurosim._validation import as_float_array
+from neurosim._int8_dot import pair_block
+from neurosim.validation import as_float_array
 from neurosim.adaptive import spike_counts
 from neurosim.coding import check_coding, resolve_time_steps
 from neurosim.exceptions import InputError, OverflowRiskError, ShapeError, unknown_name
@@ -69,8 +89,10 @@ from neurosim.token_events import TokenEvents, as_counts_2d, group_bounds, token
 
 __all__ = [
     "DEFAULT_COLUMN_BLOCK",
+    "EVENT_KERNELS",
     "PATHS",
-    "Path",
+    "EventKernel",
+    "ProjectionPath",
     "SpikingLinearResult",
     "accumulator_dtype",
     "integer_accumulate",
@@ -79,8 +101,13 @@ __all__ = [
     "w8aspike_linear",
 ]
 
-Path = Literal["float", "dense", "event"]
+ProjectionPath = Literal["float", "dense", "event"]
 PATHS: tuple[str, ...] = ("float", "dense", "event")
+EventKernel = Literal["auto", "walk", "pairs"]
+#: How the ``"event"`` path computes its integers (identical results): ``"walk"`` walks the events row by
+#: row, ``"pairs"`` runs the register-blocked multiply-add-pairs kernel over token blocks, ``"auto"``
+#: picks by tokens and density of active channels (see module docstring).
+EVENT_KERNELS: tuple[str, ...] = ("auto", "walk", "pairs")
 
 #: Output columns per parallel work item: int32 accumulators of 2048 columns (8 KiB) stay in L1 and
 #: one group's weight block (128 rows x 2 KiB) in L2 while all tokens reuse it. Measured on the
@@ -254,6 +281,126 @@ def _dense_kernel(counts, bounds, q_t, scales_t, block, write_acc, acc_out, y): 
                     _scale_group(y[tok, o0:o1], scales_t[g, o0:o1], acc_row)
 
 
+# ---------------------------------------------------------------------------------------------
+# Multiply-add-pairs kernel: dense token blocks in int16 x int8 (neurosim._int8_dot)
+# ---------------------------------------------------------------------------------------------
+#: Outputs per work item and per packing block of the pair layout (8 vectors of 8 int32 lanes).
+_PAIR_OUT = 64
+_PAIR_VECS, _PAIR_TOKS = 2, 4  # register block: 2 x 8 outputs x 4 tokens = 8 accumulators (of 16)
+_pairs_main = pair_block(_PAIR_VECS, _PAIR_TOKS)
+_pairs_tail = pair_block(_PAIR_VECS, 1)
+_INT16_MAX = 2**15 - 1
+#: ``kernel="auto"`` runs the pair kernel from this many tokens on (measured on the gate shape,
+#: benchmarks/bench_engine.py: at 1 token the walk fetches only the active rows and is bound by
+#: their bytes; from 2-4 tokens the union of active rows is nearly every row and the walk's
+#: per-token row passes lose to one blocked pass) ...
+_PAIR_MIN_TOKENS = 2
+#: ... and when at least this fraction of (token, channel) counts is nonzero (the pair kernel costs
+#: every count, the walk only the nonzero ones).
+_PAIR_MIN_DENSITY = 0.25
+
+
+@numba.njit(**njit_options())
+def _pack_pairs_kernel(q, bounds, poff, packed):  # pragma: no cover - compiled
+    # packed[ob][g][v][p][j][h] = q[ob*64 + 8v + j, bounds[g] + 2p + h] (zero padding elsewhere):
+    # the walk order of _pair_kernel, so a work item streams its weights sequentially.
+    n_out = q.shape[0]
+    n_groups = bounds.shape[0] - 1
+    n_pairs = poff[n_groups]
+    for o in range(n_out):
+        ob = o // _PAIR_OUT
+        v = (o % _PAIR_OUT) // 8
+        j = o % 8
+        for g in range(n_groups):
+            pg = poff[g + 1] - poff[g]
+            base = ob * _PAIR_OUT * n_pairs * 2 + 8 * poff[g] * 16 + v * pg * 16 + j * 2
+            for i in range(bounds[g], bounds[g + 1]):
+                k = i - bounds[g]
+                packed[base + (k >> 1) * 16 + (k & 1)] = q[o, i]
+
+
+@numba.njit(**njit_options())
+def _pack_counts_kernel(counts, bounds, poff, out):  # pragma: no cover - compiled
+    n_pairs = poff[poff.shape[0] - 1]
+    for tok in range(counts.shape[0]):
+        for g in range(bounds.shape[0] - 1):
+            for i in range(bounds[g], bounds[g + 1]):
+                out[tok * 2 * n_pairs + 2 * poff[g] + i - bounds[g]] = counts[tok, i]
+
+
+@numba.njit(**parallel_options())
+def _pair_kernel(cpk, packed, poff, scales_t, n_tok, write_acc, acc_out, y):  # pragma: no cover
+    n_out = scales_t.shape[1]
+    n_groups = scales_t.shape[0]
+    n_pairs = poff[n_groups]
+    n_ob = (n_out + _PAIR_OUT - 1) // _PAIR_OUT
+    for ob in numba.prange(n_ob):
+        o0 = ob * _PAIR_OUT
+        o1 = min(n_out, o0 + _PAIR_OUT)
+        width = o1 - o0
+        buf = np.empty(n_tok * _PAIR_OUT, dtype=np.int32)
+        for g in range(n_groups):
+            pg = poff[g + 1] - poff[g]
+            gbase = ob * _PAIR_OUT * n_pairs * 2 + 8 * poff[g] * 16
+            for v0 in range(0, _PAIR_OUT // 8, _PAIR_VECS):
+                w_off = gbase + v0 * pg * 16
+                t0 = 0
+                while t0 + _PAIR_TOKS <= n_tok:
+                    _pairs_main(packed, w_off, pg * 16, cpk, t0 * n_pairs + poff[g], n_pairs, pg,
+                                buf, t0 * _PAIR_OUT + v0 * 8, _PAIR_OUT)
+                    t0 += _PAIR_TOKS
+                while t0 < n_tok:
+                    _pairs_tail(packed, w_off, pg * 16, cpk, t0 * n_pairs + poff[g], n_pairs, pg,
+                                buf, t0 * _PAIR_OUT + v0 * 8, _PAIR_OUT)
+                    t0 += 1
+            for tok in range(n_tok):
+                if write_acc:
+                    acc_out[tok, g, o0:o1] = buf[tok * _PAIR_OUT:tok * _PAIR_OUT + width]
+                else:
+                    _scale_group(y[tok, o0:o1], scales_t[g, o0:o1],
+                                 buf[tok * _PAIR_OUT:tok * _PAIR_OUT + width])
+
+
+# Pair-packed weights, built on first use per QuantizedWeight and dropped with it. The layout is
+# private to this kernel (it depends on _PAIR_OUT), so it lives here rather than on the weight.
+_PAIR_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _pair_layout(weight: QuantizedWeight) -> tuple[np.ndarray, np.ndarray]:
+    cached = _PAIR_CACHE.get(weight)
+    if cached is None:
+        bounds = weight.group_bounds
+        poff = np.zeros(bounds.shape[0], dtype=np.int64)
+        np.cumsum((np.diff(bounds) + 1) // 2, out=poff[1:])  # odd groups get one zero channel
+        n_ob = -(-weight.out_features // _PAIR_OUT)
+        packed = np.zeros(n_ob * _PAIR_OUT * int(poff[-1]) * 2, dtype=np.int8)
+        _pack_pairs_kernel(weight.q, bounds, poff, packed)
+        packed.setflags(write=False)
+        cached = (packed, poff)
+        _PAIR_CACHE[weight] = cached
+    return cached
+
+
+def _pairs_apply(c2: np.ndarray, acc_dtype: np.dtype) -> bool:
+    # int16 counts (pmaddwd operands) and int32 accumulators (its output); else the walk. The pair
+    # intrinsic exists only compiled, so with NUMBA_DISABLE_JIT=1 (the kernel-logic test run) walk.
+    if numba.config.DISABLE_JIT:
+        return False
+    return acc_dtype == np.int32 and (c2.size == 0 or int(np.abs(c2).max()) <= _INT16_MAX)
+
+
+def _choose_kernel(kernel: str, c2: np.ndarray, acc_dtype: np.dtype, merge_planes: bool) -> str:
+    if kernel == "walk" or not merge_planes or not _pairs_apply(c2, acc_dtype):
+        return "walk"
+    if kernel == "pairs":
+        return "pairs"
+    n_tok = c2.shape[0]
+    if n_tok < _PAIR_MIN_TOKENS:
+        return "walk"
+    density = np.count_nonzero(c2) / max(1, c2.size)
+    return "pairs" if density >= _PAIR_MIN_DENSITY else "walk"
+
+
 @numba.njit(**njit_options())
 def _tally_kernel(tok_ptr, chan, t_ev, sign, block_sizes, ebs, active, seen):  # pragma: no cover
     # Events are sorted by channel within a token, so distinct rows and blocks are value changes.
@@ -288,6 +435,12 @@ def _check_path(path: str, allowed: tuple[str, ...] = PATHS) -> str:
     if path not in allowed:
         raise unknown_name("projection path", str(path), allowed)
     return path
+
+
+def _check_kernel(kernel: str) -> str:
+    if kernel not in EVENT_KERNELS:
+        raise unknown_name("event kernel", str(kernel), EVENT_KERNELS)
+    return kernel
 
 
 def _check_weight(weight: Any) -> QuantizedWeight:
@@ -351,7 +504,7 @@ def _auto_block(block: int | None, n_tok: int, n_out: int) -> int:
 
 def _run_integer(c2: np.ndarray, ev: TokenEvents, weight: QuantizedWeight, path: str,
                  acc_dtype: np.dtype, *, write_acc: bool, merge_planes: bool,
-                 column_block: int | None) -> np.ndarray:
+                 column_block: int | None, kernel: str = "auto") -> np.ndarray:
     n_tok = c2.shape[0]
     column_block = _auto_block(column_block, n_tok, weight.out_features)
     if write_acc:
@@ -362,7 +515,12 @@ def _run_integer(c2: np.ndarray, ev: TokenEvents, weight: QuantizedWeight, path:
         out = np.zeros((n_tok, weight.out_features), dtype=np.float64)
         y = out
         acc_out = np.zeros((1, 1, 1), dtype=acc_dtype)  # carries the dtype only
-    if path == "event":
+    if path == "event" and n_tok and _choose_kernel(kernel, c2, acc_dtype, merge_planes) == "pairs":
+        packed, poff = _pair_layout(weight)
+        cpk = np.zeros(n_tok * 2 * int(poff[-1]), dtype=np.int16)
+        _pack_counts_kernel(c2, weight.group_bounds, poff, cpk)
+        _pair_kernel(cpk, packed, poff, weight.scales_t, n_tok, write_acc, acc_out, y)
+    elif path == "event":
         _event_kernel(ev.ptr, ev.channel, ev.sign, ev.weight, weight.q_t, weight.scales_t, n_tok,
                       column_block, merge_planes, write_acc, acc_out, y)
     else:
@@ -376,11 +534,12 @@ def integer_accumulate(
     weight: QuantizedWeight,
     *,
     coding: str = "bidirectional",
-    path: Path = "event",
+    path: ProjectionPath = "event",
     time_steps: int | None = None,
     name: str = "linear",
     merge_planes: bool = True,
     column_block: int | None = None,
+    kernel: EventKernel = "auto",
 ) -> tuple[np.ndarray, ProjectionTally]:
     """Per-group integer accumulators of a W8ASpike projection, before any scaling.
 
@@ -402,9 +561,12 @@ def integer_accumulate(
         Event path only: sum the place values of one (token, channel)'s events and fetch its weight
         row once (see module docstring), or add the row once per event when False.
     column_block : int or None
-        Output columns per parallel work item (tuning only; results do not depend on it). None picks
-        :data:`DEFAULT_COLUMN_BLOCK` for more than 16 tokens and ``out_features / threads`` (at least
-        2048, at most 16384) for fewer.
+        Output columns per parallel work item of the event walk (tuning only; results do not depend
+        on it). None picks :data:`DEFAULT_COLUMN_BLOCK` for more than 16 tokens and
+        ``out_features / threads`` (at least 2048, at most 16384) for fewer.
+    kernel : {"auto", "walk", "pairs"}
+        Event path only: how the integers are computed (identical results, see module docstring).
+        ``"pairs"`` applies where counts fit int16 and accumulators int32 (else the walk runs).
 
     Returns
     -------
@@ -427,12 +589,13 @@ def integer_accumulate(
     check_coding(coding)
     weight = _check_weight(weight)
     column_block = _check_block(column_block)
+    _check_kernel(kernel)
     c2, _ = as_counts_2d(counts, weight.in_features)
     acc_dtype = accumulator_dtype(c2, weight.group_size, coding=coding, time_steps=time_steps,
                                   merge_planes=merge_planes or path == "dense")
     ev = token_events(c2, coding, time_steps=time_steps, group_size=weight.group_size)
     acc = _run_integer(c2, ev, weight, path, acc_dtype, write_acc=True, merge_planes=merge_planes,
-                       column_block=column_block)
+                       column_block=column_block, kernel=kernel)
     return acc, _tally(ev, c2, weight.out_features, name)
 
 
@@ -471,14 +634,14 @@ def scale_accumulators(acc: np.ndarray, weight: QuantizedWeight, vth: Any, bias:
 
 def _project(c2: np.ndarray, vth2: np.ndarray, weight: QuantizedWeight, bias: np.ndarray | None,
              ev: TokenEvents, path: str, merge_planes: bool, column_block: int | None,
-             time_steps: int | None) -> np.ndarray:
+             time_steps: int | None, kernel: str = "auto") -> np.ndarray:
     if path == "float":
         y = (c2 * vth2) @ weight.dequantize().T
     else:
         acc_dtype = accumulator_dtype(c2, weight.group_size, coding=ev.coding, time_steps=time_steps,
                                       merge_planes=merge_planes or path == "dense")
         y = _run_integer(c2, ev, weight, path, acc_dtype, write_acc=False,
-                         merge_planes=merge_planes, column_block=column_block)
+                         merge_planes=merge_planes, column_block=column_block, kernel=kernel)
         y *= vth2
     if bias is not None:
         y += bias
@@ -492,10 +655,11 @@ def project_counts(
     bias: Any = None,
     *,
     coding: str = "bidirectional",
-    path: Path = "event",
+    path: ProjectionPath = "event",
     time_steps: int | None = None,
     merge_planes: bool = True,
     column_block: int | None = None,
+    kernel: EventKernel = "auto",
 ) -> np.ndarray:
     """Projection output from given spike counts and thresholds, without the tally.
 
@@ -507,7 +671,7 @@ def project_counts(
     counts : array_like of int, shape (..., in_features)
     vth : array_like of float, shape (..., 1)
         Per-token threshold (one per row of ``counts``), > 0.
-    weight, bias, coding, path, time_steps, merge_planes, column_block
+    weight, bias, coding, path, time_steps, merge_planes, column_block, kernel
         As in :func:`w8aspike_linear`.
 
     Returns
@@ -519,6 +683,7 @@ def project_counts(
     check_coding(coding)
     weight = _check_weight(weight)
     column_block = _check_block(column_block)
+    _check_kernel(kernel)
     c2, lead = as_counts_2d(counts, weight.in_features)
     v = as_float_array(vth, "vth", min_ndim=0)
     if v.size != c2.shape[0]:
@@ -529,7 +694,8 @@ def project_counts(
         raise InputError(f"'vth' must be > 0 (got min {v.min()!r})")
     b = None if bias is None else _check_bias(bias, weight.out_features)
     ev = token_events(c2, coding, time_steps=time_steps, group_size=weight.group_size)
-    y = _project(c2, v.reshape(-1, 1), weight, b, ev, path, merge_planes, column_block, time_steps)
+    y = _project(c2, v.reshape(-1, 1), weight, b, ev, path, merge_planes, column_block, time_steps,
+                 kernel)
     return y.reshape(*lead, weight.out_features)
 
 
@@ -569,11 +735,12 @@ def w8aspike_linear(
     *,
     k: float = 3.0,
     coding: str = "bidirectional",
-    path: Path = "event",
+    path: ProjectionPath = "event",
     name: str = "linear",
     time_steps: int | None = None,
     merge_planes: bool = True,
     column_block: int | None = None,
+    kernel: EventKernel = "auto",
 ) -> SpikingLinearResult:
     """W8ASpike linear projection: adaptive-threshold spikes times INT8 weights (+ float bias).
 
@@ -595,7 +762,7 @@ def w8aspike_linear(
         Projection name for the tally.
     time_steps : int, optional
         Fixed code length; default the minimum for this call's counts.
-    merge_planes, column_block
+    merge_planes, column_block, kernel
         See :func:`integer_accumulate`.
 
     Returns
@@ -619,6 +786,7 @@ def w8aspike_linear(
     check_coding(coding)
     weight = _check_weight(weight)
     column_block = _check_block(column_block)
+    _check_kernel(kernel)
     x = as_float_array(x, "x")
     if x.shape[-1] != weight.in_features:
         raise ShapeError(
@@ -629,7 +797,8 @@ def w8aspike_linear(
     counts, vth = spike_counts(x, k)
     c2 = np.ascontiguousarray(counts.reshape(-1, weight.in_features))
     ev = token_events(c2, coding, time_steps=time_steps, group_size=weight.group_size)
-    y = _project(c2, vth.reshape(-1, 1), weight, b, ev, path, merge_planes, column_block, time_steps)
+    y = _project(c2, vth.reshape(-1, 1), weight, b, ev, path, merge_planes, column_block, time_steps,
+                 kernel)
     tally = _tally(ev, c2, weight.out_features, name)
     return SpikingLinearResult(
         output=y.reshape(*x.shape[:-1], weight.out_features), tally=tally, counts=counts, vth=vth,

@@ -15,13 +15,19 @@ import numba
 import numpy as np
 
 from neurosim._config import njit_options
-from neurosim._validation import as_int_counts
-from neurosim.coding import check_coding, check_sign, resolve_time_steps
+from neurosim.validation import as_int_counts
+from neurosim.coding import CODINGS, check_coding, check_sign, resolve_time_steps
 from neurosim.exceptions import InputError, ShapeError
 
 __all__ = ["TokenEvents", "as_counts_2d", "group_bounds", "token_events"]
 
-_CODE_IDS = {"binary": 0, "ternary": 1, "bitwise": 2, "bidirectional": 3, "twos-complement": 4}
+# Coder ids handed to the compiled kernels: each coder's position in neurosim.coding.CODINGS, the one
+# list of coders (a coder renamed or removed there fails here at import, not silently in a kernel).
+_CODE_IDS = {name: i for i, name in enumerate(CODINGS)}
+BINARY = _CODE_IDS["binary"]
+TERNARY = _CODE_IDS["ternary"]
+TWOS_COMPLEMENT = _CODE_IDS["twos-complement"]
+# The other coders (bitwise, bidirectional) are sign-magnitude bit planes: popcount(|count|) events.
 # Refuse to materialise absurd unary trains (a count of 2**40 would be 2**40 events).
 _MAX_EVENTS = 2**31 - 1
 
@@ -68,9 +74,9 @@ class TokenEvents(NamedTuple):
 
 @numba.njit(**njit_options())
 def _n_channel_events(v, code, n_steps):  # pragma: no cover - compiled
-    if code == 0 or code == 1:
+    if code == BINARY or code == TERNARY:  # unary: one event per unit of |count|
         return abs(v)
-    if code == 4:
+    if code == TWOS_COMPLEMENT:
         u = v & ((np.int64(1) << n_steps) - 1)
     else:
         u = abs(v)
@@ -108,7 +114,7 @@ def _fill_token_events(counts, code, n_steps, ptr, chan, t_out, sign, weight):  
             v = counts[tok, ch]
             if v == 0:
                 continue
-            if code == 0 or code == 1:
+            if code == BINARY or code == TERNARY:
                 sg = 1 if v > 0 else -1
                 for st in range(abs(v)):
                     chan[e] = ch
@@ -116,7 +122,7 @@ def _fill_token_events(counts, code, n_steps, ptr, chan, t_out, sign, weight):  
                     sign[e] = sg
                     weight[e] = 1
                     e += 1
-            elif code == 4:
+            elif code == TWOS_COMPLEMENT:
                 u = v & ((np.int64(1) << n_steps) - 1)
                 for st in range(n_steps):
                     if (u >> (n_steps - 1 - st)) & 1:
@@ -195,7 +201,7 @@ def token_events(
     check_sign(c2, coding)
     n_steps = resolve_time_steps(c2, coding, time_steps)
     code = _CODE_IDS[coding]
-    if code in (0, 1):
+    if code in (BINARY, TERNARY):
         total = float(np.abs(c2).sum(dtype=np.float64))
         if total > _MAX_EVENTS:
             raise InputError(

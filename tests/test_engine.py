@@ -9,6 +9,7 @@ import pytest
 
 from neurosim.coding import CODINGS, encode_events
 from neurosim.engine import (
+    EVENT_KERNELS,
     accumulator_dtype,
     integer_accumulate,
     project_counts,
@@ -48,7 +49,7 @@ def assert_tally_matches(tally, expected):
 @st.composite
 def projection_case(draw, codings=CODINGS):
     coding = draw(st.sampled_from(codings))
-    n_tok = draw(st.integers(1, 4))
+    n_tok = draw(st.integers(1, 9))  # the pair kernel's token blocks of 4 and their tails
     n_in = draw(st.integers(1, 40))
     n_out = draw(st.integers(1, 20))
     group_size = draw(st.one_of(st.none(), st.integers(1, 16)))
@@ -95,10 +96,11 @@ def test_token_events_are_encode_events_in_token_order(case, extra_steps):
 # Event == dense == naive twin, bit for bit
 # ---------------------------------------------------------------------------------------------
 @settings(max_examples=60, deadline=None)
-@given(case=projection_case(), merge=st.booleans())
-def test_event_equals_dense_equals_naive_accumulators(case, merge):
+@given(case=projection_case(), merge=st.booleans(), kernel=st.sampled_from(EVENT_KERNELS))
+def test_event_equals_dense_equals_naive_accumulators(case, merge, kernel):
     coding, counts, qw, block, _ = case
-    acc_e, tally_e = integer_accumulate(counts, qw, coding=coding, merge_planes=merge, column_block=block)
+    acc_e, tally_e = integer_accumulate(counts, qw, coding=coding, merge_planes=merge, column_block=block,
+                                        kernel=kernel)
     acc_d, tally_d = integer_accumulate(counts, qw, coding=coding, path="dense", column_block=block)
     naive = naive_accumulate(counts, qw, coding)
     assert acc_e.dtype == acc_d.dtype == np.int32  # small counts: the proven bound fits int32
@@ -111,14 +113,15 @@ def test_event_equals_dense_equals_naive_accumulators(case, merge):
 
 @settings(max_examples=50, deadline=None)
 @given(case=projection_case(), k=st.sampled_from([0.5, 3.0, 8.0]), with_bias=st.booleans(),
-       merge=st.booleans())
-def test_event_output_is_bit_identical_to_dense_for_every_coder(case, k, with_bias, merge):
+       merge=st.booleans(), kernel=st.sampled_from(EVENT_KERNELS))
+def test_event_output_is_bit_identical_to_dense_for_every_coder(case, k, with_bias, merge, kernel):
     coding, counts, qw, block, rng = case
     x = rng.laplace(size=counts.shape) * 10.0 ** rng.integers(-3, 4)
     if coding in UNSIGNED:
         x = np.abs(x)
     bias = rng.normal(size=qw.out_features) if with_bias else None
-    ev = w8aspike_linear(x, qw, bias, k=k, coding=coding, merge_planes=merge, column_block=block)
+    ev = w8aspike_linear(x, qw, bias, k=k, coding=coding, merge_planes=merge, column_block=block,
+                         kernel=kernel)
     de = w8aspike_linear(x, qw, bias, k=k, coding=coding, path="dense", column_block=block)
     assert ev.output.dtype == np.float64
     np.testing.assert_array_equal(ev.output, de.output)  # bit for bit, not allclose
@@ -300,6 +303,8 @@ def test_unknown_names_and_wrong_types(small_weight):
     x = np.ones((1, 4))
     with pytest.raises(NotFoundError, match="unknown projection path 'evnt'; did you mean 'event'"):
         w8aspike_linear(x, small_weight, path="evnt")
+    with pytest.raises(NotFoundError, match="unknown event kernel 'pair'; did you mean 'pairs'"):
+        w8aspike_linear(x, small_weight, kernel="pair")
     with pytest.raises(NotFoundError, match="unknown spike coding 'bidirectonal'"):
         w8aspike_linear(x, small_weight, coding="bidirectonal")
     with pytest.raises(NotFoundError, match="unknown projection path 'float'"):
@@ -352,3 +357,52 @@ def test_long_unary_trains_flush_the_pending_rows():
         acc, tally = integer_accumulate(counts, qw, coding="ternary", merge_planes=merge, column_block=2)
         np.testing.assert_array_equal(acc, naive)
         assert tally.spike_events == int(np.abs(counts).sum()) > 256
+
+
+# ---------------------------------------------------------------------------------------------
+# The multiply-add-pairs kernel at its limits: int16 counts, odd groups, wide outputs, big batches
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("peak", [1, 127, 2**15 - 1])
+def test_pair_kernel_is_exact_up_to_the_int16_limit(peak):
+    # |count| <= 32767 runs the pair kernel (int16 operands); the products of extreme counts and
+    # weights are summed pairwise in int32, which must not wrap: all-extreme rows check that.
+    rng = np.random.default_rng(peak)
+    n_in = 37  # odd groups: the pair layout pads each group with a zero channel
+    counts = rng.integers(-peak, peak + 1, size=(11, n_in))
+    counts[0] = peak
+    counts[1] = -peak
+    q = rng.integers(-127, 128, size=(130, n_in))  # 130 outputs: two full blocks of 64 and a tail
+    q[0] = 127
+    q[1] = -127
+    qw = QuantizedWeight(q=q, scales=rng.uniform(0.5, 2.0, size=(130, 3)), group_size=15)
+    acc_p, _ = integer_accumulate(counts, qw, kernel="pairs")
+    acc_w, _ = integer_accumulate(counts, qw, kernel="walk")
+    assert acc_p.dtype == np.int32
+    np.testing.assert_array_equal(acc_p, naive_accumulate(counts, qw, "bidirectional"))
+    np.testing.assert_array_equal(acc_p, acc_w)
+    vth = rng.uniform(0.1, 2.0, size=(11, 1))
+    np.testing.assert_array_equal(project_counts(counts, vth, qw, kernel="pairs"),
+                                  project_counts(counts, vth, qw, path="dense"))
+
+
+def test_counts_beyond_int16_fall_back_to_the_walk_exactly():
+    counts = np.zeros((5, 8), dtype=np.int64)
+    counts[:, 0] = 2**15  # one past the int16 range; the bound still fits int32
+    counts[2, 3] = -(2**15) - 5
+    qw = quantize_weight(np.random.default_rng(1).normal(size=(9, 8)), group_size=4)
+    acc, _ = integer_accumulate(counts, qw, kernel="pairs")
+    assert acc.dtype == np.int32
+    np.testing.assert_array_equal(acc, naive_accumulate(counts, qw, "bidirectional"))
+
+
+def test_auto_kernel_matches_both_kernels_on_calibrated_activations():
+    from neurosim.analysis.calibration import calibrated_activations
+
+    rng = np.random.default_rng(5)
+    qw = quantize_weight(rng.normal(size=(96, 256)), group_size=128)
+    for tokens in (1, 2, 8, 13):
+        x = calibrated_activations(tokens, 256, seed=tokens)
+        outs = [w8aspike_linear(x, qw, kernel=kern).output for kern in EVENT_KERNELS]
+        dense = w8aspike_linear(x, qw, path="dense").output
+        for out in outs:
+            np.testing.assert_array_equal(out, dense)
