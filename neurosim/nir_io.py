@@ -238,8 +238,9 @@ def write_nir(network: Network, path: str | os.PathLike[str] | None = None) -> A
                       bias=f32(p["bias"]))
         elif k in ("sumpool2d", "avgpool2d"):
             cls = nir.SumPool2d if k == "sumpool2d" else nir.AvgPool2d
-            obj = cls(kernel_size=np.asarray(p["kernel_size"]), stride=np.asarray(p["stride"]),
-                      padding=np.asarray(p["padding"]))
+            g = network._geometry[name]  # two values per axis, as NIR's type inference indexes them
+            obj = cls(kernel_size=np.asarray(g["kernel"]), stride=np.asarray(g["stride"]),
+                      padding=np.asarray(g["padding"]))
         else:
             cls = {"lif": nir.LIF, "cubalif": nir.CubaLIF, "cubali": nir.CubaLI, "if": nir.IF, "li": nir.LI,
                    "i": nir.I, "threshold": nir.Threshold, "delay": nir.Delay}[k]
