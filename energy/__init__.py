@@ -2,7 +2,8 @@
 
 Energy = sum over (component, action) of a cited table value x a counted number of actions. Tables and
 profiles are TOML data files in ``energy/data`` (every number with unit, source and confidence); values
-are SI (J, W, s) inside, pJ/nJ/mJ only when formatted.
+are SI (J, W, s) inside, pJ/nJ/mJ only when formatted. :mod:`neurosim.energy.system` turns per-action
+energy into a system figure: time per step, static power x time, batch and phase, and the chips a model needs.
 """
 
 from typing import TYPE_CHECKING

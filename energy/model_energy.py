@@ -1,5 +1,9 @@
 """Per-token energy of a whole model, per execution mode and hardware profile.
 
+These are the per-action (work) figures at batch 1 with no time model. The system figure -- static
+power x time, batch and phase, chips needed -- is :func:`neurosim.energy.system.system_records`, which
+the ``energy`` subcommand and the reports use.
+
 The model side comes from :func:`neurosim.counts.analytical_counts` (projection shapes and attention
 MACs at a context length); the activity side from :class:`~neurosim.energy.workload.SpikeActivity`, measured
 (``SpikeActivity.from_tally``) or stated (``SpikeActivity.paper()``). Each (mode, profile) pair gives

@@ -27,9 +27,10 @@ _SUBCOMMANDS = {
     "claims": "audit of the report's quantitative claims",
     "sweep-k": "sparsity and count statistics for k = 2 ... 4 (report table 11 analogue)",
     "raster": "spike raster of one projection input for each coder",
-    "energy": "per-token energy of a model per mode and profile",
+    "energy": "per-token system energy (static power x time, chips) of a model per mode and profile",
     "torch": "profile a PyTorch or snntorch model built by MODULE:FACTORY",
     "hf": "profile a local HuggingFace transformers model directory (offline)",
+    "validate": "predict published GPU energy measurements with the system model (and cross-check SANA-FE)",
 }
 
 
@@ -63,6 +64,27 @@ def _positive_int(value: str) -> int:
     return v
 
 
+def _seed(value: str) -> int:
+    try:
+        v = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0 (got {value!r})") from None
+    if v < 0:  # numpy seeds are non-negative
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0 (got {value!r})")
+    return v
+
+
+def _parsed_problem(args: argparse.Namespace) -> str | None:
+    """Checks across one option's items that argparse types cannot express (exit 2 like any usage error)."""
+    profiles = getattr(args, "profiles", None)
+    if isinstance(profiles, str) and profiles.strip() and not [v for v in profiles.split(",") if v.strip()]:
+        return f"argument --profiles: must name at least one profile, or 'all' (got {profiles!r})"
+    checkpoint = getattr(args, "checkpoint", None)
+    if isinstance(checkpoint, str) and not checkpoint.strip():
+        return "argument --checkpoint: must name a checkpoint folder (got '')"
+    return None
+
+
 def _layers(value: str) -> tuple[int, ...]:
     try:
         items = tuple(int(v) for v in value.split(",") if v.strip())
@@ -70,6 +92,8 @@ def _layers(value: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"must be comma-separated layer indices (got {value!r})") from None
     if not items or min(items) < 0:
         raise argparse.ArgumentTypeError(f"must be layer indices >= 0 (got {value!r})")
+    if len(set(items)) != len(items):  # a layer simulated twice would be counted twice
+        raise argparse.ArgumentTypeError(f"must not repeat a layer index (got {value!r})")
     return items
 
 
@@ -87,7 +111,7 @@ DEBUG_HELP = "show the full traceback on errors"
 
 def add_seed(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """Add ``--seed`` (the one definition every subcommand uses)."""
-    p.add_argument("--seed", type=int, default=0, help=SEED_HELP)
+    p.add_argument("--seed", type=_seed, default=0, help=SEED_HELP)
 
 
 def add_out(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -253,6 +277,18 @@ def _build_parsers() -> dict[str, argparse.ArgumentParser]:
     add_debug(energy)
     parsers["energy"] = energy
 
+    validate = argparse.ArgumentParser(prog=f"{PROG} validate", description=_SUBCOMMANDS["validate"])
+    validate.add_argument("--file", default=None, metavar="TOML",
+                          help="measured points file (default: neurosim's energy/data/measured-gpu-energy.toml)")
+    validate.add_argument("--sanafe", action="store_true",
+                          help="also run the SANA-FE cross-check (784-256-10 LIF, T = 8) on Loihi and TrueNorth; "
+                               "needs pip install 'neurosim[validate]'")
+    add_print_format(validate)
+    add_seed(validate)
+    add_out(validate)
+    add_debug(validate)
+    parsers["validate"] = validate
+
     for name, positional, help_ in (("torch", "factory", "MODULE:FACTORY returning a model or (model, example_inputs)"),
                                     ("hf", "directory", "local HuggingFace model directory")):
         p = argparse.ArgumentParser(prog=f"{PROG} {name}", description=_SUBCOMMANDS[name])
@@ -315,8 +351,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(args_list[1:] if command else args_list)
     except SystemExit as exc:  # argparse: usage error (2) or --help (0); main() returns, never exits
         return int(exc.code or 0)
+    problem = _parsed_problem(args)
+    if problem:
+        parser.print_usage(sys.stderr)
+        print(f"{parser.prog}: error: {problem}", file=sys.stderr)
+        return 2
     from neurosim.reports import jobs
 
+    args.command_line = [PROG, *args_list]  # recorded in the report's provenance
     if args.memory_limit is not None:  # the budget (and any worker process) reads it from the environment
         import os
 
@@ -324,8 +366,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.environ[ENV_VAR] = args.memory_limit
 
+    import warnings
+
     try:
-        return jobs.dispatch(command, args)
+        # NumPy's RuntimeWarnings (e.g. a mean of an empty slice inside a plot) are not the user's to read:
+        # inputs are validated before they reach the arithmetic; --debug shows them.
+        with warnings.catch_warnings():
+            if not getattr(args, "debug", False):
+                warnings.simplefilter("ignore", RuntimeWarning)
+            return jobs.dispatch(command, args)
     except jobs.UsageError as exc:
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
