@@ -27,13 +27,21 @@ CONFIDENCES: tuple[str, ...] = ("measured", "datasheet", "derived", "estimate")
 
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse ``path`` as TOML, raising :class:`ConfigError` naming the file."""
+    from neurosim._validation import open_regular_file
+    from neurosim.exceptions import InputError
+
     try:
-        with open(path, "rb") as fh:
+        with open_regular_file(path, "data file") as fh:  # a folder or FIFO is an error, not a hang
             return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
+    except InputError as exc:
+        raise ConfigError(f"{path}: {'file not found' if 'does not exist' in str(exc) else 'cannot read: ' + str(exc)}") \
+            from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML (not UTF-8 text: byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 class Where:

@@ -69,7 +69,7 @@ import numba
 import numpy as np
 
 from neurosim._config import parallel_options
-from neurosim._validation import as_float_array, nonfinite_error
+from neurosim.validation import as_float_array, nonfinite_error
 from neurosim.exceptions import InputError, ShapeError, unknown_name
 
 __all__ = [
@@ -304,6 +304,18 @@ def _check_params(params: Any) -> LIFParameters:
         raise InputError(msg)
     if not isinstance(params.reset_delay, (bool, np.bool_)):
         raise InputError(f"'reset_delay' must be a bool (got {params.reset_delay!r})")
+    # Check in the dtype the kernel computes in: 1e39 is finite in float64 but inf in float32 (and
+    # 1e-50 is 0), which would turn every membrane into NaN silently.
+    dt = np.float32 if params.convention == "snntorch" else np.float64
+    with np.errstate(over="ignore", under="ignore"):
+        theta_c, beta_c, v_reset_c = dt(theta), dt(beta), dt(v_reset)
+    if not (np.isfinite(theta_c) and theta_c > 0):
+        raise InputError(f"'threshold' {params.threshold!r} is not a finite number > 0 in {np.dtype(dt).name}, "
+                         f"the dtype of convention {params.convention!r} (range {np.finfo(dt).tiny:.3g} to "
+                         f"{np.finfo(dt).max:.3g})")
+    if not np.isfinite(v_reset_c) or not np.isfinite(beta_c):
+        raise InputError(f"'v_reset' {params.v_reset!r} is not finite in {np.dtype(dt).name}, the dtype of "
+                         f"convention {params.convention!r}")
     return LIFParameters(beta, theta, params.reset, v_reset, params.convention, bool(params.reset_delay))
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from neurosim._validation import as_float_array
+from neurosim.validation import as_float_array
 from neurosim.exceptions import CheckpointError, InputError, OverflowRiskError, ShapeError
 
 __all__ = [
@@ -196,6 +196,11 @@ def quantize_weight(w: Any, *, group_size: int | None = 128) -> QuantizedWeight:
     bounds = np.minimum(np.arange(n_groups + 1, dtype=np.int64) * size, w.shape[1])
     absmax = _group_absmax(w, bounds)
     scales = np.where(absmax > 0, absmax / INT8_MAX, 1.0)
+    tiny = np.finfo(np.float64).tiny
+    if (scales < tiny).any():  # a subnormal or zero scale: w / scale overflows or loses the value
+        bad = float(absmax[scales < tiny].max())
+        raise InputError(f"'w' has a group whose max |w| ({bad:.3g}) is too small to quantise: its scale "
+                         f"max|w|/{INT8_MAX} underflows below {tiny:.3g}; rescale the weights or zero them")
     per_column = np.repeat(scales, np.diff(bounds), axis=1)
     # w / (absmax / 127) can land a hair above 127 in floating point; the clip only removes that.
     q = np.clip(np.rint(w / per_column), -INT8_MAX, INT8_MAX).astype(np.int8)

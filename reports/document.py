@@ -231,9 +231,11 @@ def _figures(result: JobResult) -> list[Figure]:
     row = first.counts[name][0]
     # Channels with |count| <= 15 keep the unary coders' panels readable; the histogram shows the tail.
     picked = np.flatnonzero(np.abs(row) <= 15)[:20]
-    fig = plots.plot_coders(row[picked])
-    figs.append(Figure(f"Spike raster of {picked.size} input channels of {name} (token 0, channels with "
-                       "|count| <= 15) for each coder (report figure 10 analogue)", "raster.png", png_bytes(fig)))
+    if picked.size:  # a large k leaves no small count to draw: the raster is omitted, not an error
+        fig = plots.plot_coders(row[picked])
+        figs.append(Figure(f"Spike raster of {picked.size} input channels of {name} (token 0, channels with "
+                           "|count| <= 15) for each coder (report figure 10 analogue)", "raster.png",
+                           png_bytes(fig)))
     ax = plots.plot_count_histogram(result.all_counts)
     figs.append(Figure("Distribution of |spike counts| over every simulated projection input "
                        "(report figure 9 analogue)", "count_histogram.png", png_bytes(ax.figure)))
