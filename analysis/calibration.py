@@ -71,7 +71,7 @@ from typing import Literal
 import numpy as np
 from scipy import optimize, special, stats
 
-from neurosim._validation import check_positive
+from neurosim.validation import check_positive
 from neurosim.adaptive import spike_counts
 from neurosim.coding import popcount
 from neurosim.energy.report_figures import report_figure

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neurosim._validation import as_int_counts, check_positive
+from neurosim.validation import as_int_counts, check_positive
 from neurosim.adaptive import spike_counts
 from neurosim.analysis.calibration import calibrated_activations
 from neurosim.analysis.claim_record import Claim

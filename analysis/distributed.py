@@ -326,7 +326,7 @@ def _run_dask(job: ProfileJob, shards: Sequence[Shard], *, workers: int, schedul
         for shard in shards:
             fut = client.submit(run_shard, job, shard, key=f"neurosim-shard-{token}-{shard.index}", pure=False)
             futures[fut] = shard
-        for fut in distributed.as_completed(list(futures)):
+        for fut in distributed.as_completed(list(futures), loop=client.loop):
             shard = futures[fut]
             try:
                 res = fut.result()

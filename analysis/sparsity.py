@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from neurosim._validation import as_int_counts
+from neurosim.validation import as_int_counts
 from neurosim.coding import (
     SpikeEvents,
     check_coding,

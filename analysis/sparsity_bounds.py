@@ -20,7 +20,7 @@ from scipy import optimize
 from neurosim.coding import popcount
 from neurosim.energy.report_figures import report_figures
 from neurosim.exceptions import unknown_name
-from neurosim._validation import check_positive
+from neurosim.validation import check_positive
 
 __all__ = ["WINDOW_DEFINITIONS", "sparsity_bounds"]
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neurosim._validation import as_float_array, check_positive
+from neurosim.validation import as_float_array, check_positive
 from neurosim.energy.report_figures import report_figure, report_table
 from neurosim.exceptions import InputError, ShapeError
 

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neurosim._validation import check_positive
+from neurosim.validation import check_positive
 from neurosim.adaptive import spike_counts
 from neurosim.coding import check_coding
 from neurosim.exceptions import InputError, ShapeError, unknown_name
@@ -524,7 +524,7 @@ def _output_sums(ref: np.ndarray, new: np.ndarray, mask: np.ndarray | None,
     if mask is None or ids is None:
         r, y = ref.ravel(), new.ravel()
         d = y - r
-        return np.array([[r @ y, r @ r, y @ y, d @ d]])
+        return np.array([[(r * y).sum(), (r * r).sum(), (y * y).sum(), (d * d).sum()]])
     batch, seq = mask.shape
     out = np.zeros((batch, 4))
     for b in range(batch):
@@ -536,5 +536,7 @@ def _output_sums(ref: np.ndarray, new: np.ndarray, mask: np.ndarray | None,
             raise ShapeError(f"the model output of shape {ref.shape} does not have the batch ({batch}) first; "
                              "cannot leave padding out of the fidelity figures")
         d = y - r
-        out[b] = (r @ y, r @ r, y @ y, d @ d)
+        # Elementwise products and numpy's pairwise sum, not BLAS dot products: BLAS rounds differently
+        # with different thread counts, and the figures must not depend on which process ran the shard.
+        out[b] = ((r * y).sum(), (r * r).sum(), (y * y).sum(), (d * d).sum())
     return out

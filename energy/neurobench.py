@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from neurosim._validation import as_int_counts
+from neurosim.validation import as_int_counts
 from neurosim.coding import check_coding, encode_events
 from neurosim.exceptions import InputError, ShapeError
 from neurosim.tally import ProjectionTally

@@ -38,7 +38,7 @@ import numba
 import numpy as np
 
 from neurosim._config import njit_options
-from neurosim._validation import as_float_array, check_positive
+from neurosim.validation import as_float_array, check_positive
 from neurosim.exceptions import InputError, OverflowRiskError, ShapeError
 
 __all__ = [

@@ -89,7 +89,7 @@ def _name(name: object) -> str:
 
 
 def _open_regular(path: Path) -> Any:
-    from neurosim._validation import open_regular_file
+    from neurosim.validation import open_regular_file
     from neurosim.exceptions import InputError
 
     try:

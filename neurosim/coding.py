@@ -33,7 +33,7 @@ import numba
 import numpy as np
 
 from neurosim._config import njit_options
-from neurosim._validation import as_int_counts
+from neurosim.validation import as_int_counts
 from neurosim.exceptions import CodingRangeError, InputError, ShapeError, unknown_name
 
 __all__ = [

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from neurosim._validation import check_positive
+from neurosim.validation import check_positive
 from neurosim.exceptions import InputError
 from neurosim.layers.block import BlockWeights
 from neurosim.layers.model import block_weights_from_params, layer_parameter_shapes, parameter_shapes

@@ -169,7 +169,7 @@ def load_activations(settings: JobSettings, config: ModelConfig) -> tuple[np.nda
         x = calibrated_activations(settings.tokens, config.hidden, seed=settings.seed)
         return x, (f"calibrated synthetic activations ({settings.tokens} tokens x {config.hidden}, "
                    f"seed {settings.seed}; see neurosim.analysis.calibration)")
-    from neurosim._validation import load_npy_rows
+    from neurosim.validation import load_npy_rows
 
     path = Path(settings.activations)
     # Reads the header first and only the first --tokens rows (bounded memory; regular files only).

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from neurosim._validation import as_float_array
+from neurosim.validation import as_float_array
 from neurosim.exceptions import ConfigError, InputError, ShapeError
 from neurosim.layers.projection import LayerRun, Projector
 from neurosim.layers.ffn import MLPWeights, swiglu_ffn

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from neurosim._validation import as_float_array
+from neurosim.validation import as_float_array
 from neurosim.exceptions import ConfigError, ShapeError
 from neurosim.layers.projection import LayerRun, Linear, Projector
 from neurosim.layers.norm import rms_norm

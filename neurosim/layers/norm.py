@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from neurosim._validation import as_float_array, check_positive
+from neurosim.validation import as_float_array, check_positive
 from neurosim.exceptions import ShapeError
 
 __all__ = ["rms_norm"]

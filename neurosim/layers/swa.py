@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from neurosim._validation import as_float_array, check_positive
+from neurosim.validation import as_float_array, check_positive
 from neurosim.exceptions import ConfigError, InputError, ShapeError
 from neurosim.layers.projection import LayerRun, Linear, Projector
 from neurosim.models import ModelConfig
