@@ -33,6 +33,7 @@ from neurosim.energy._datafile import Where, read_toml, sources_of
 from neurosim.exceptions import InputError
 
 __all__ = [
+    "FRAME_COLUMNS",
     "MEASURED_FILE",
     "TARGET_FACTOR",
     "MeasuredData",
@@ -42,6 +43,8 @@ __all__ = [
     "load_measured",
     "shape_config",
     "validate",
+    "validation_frame",
+    "validation_note",
 ]
 
 #: The shipped file of measured points.
@@ -52,9 +55,10 @@ TARGET_FACTOR: float = 1.5
 
 _SCHEMA = "neurosim-measured-energy"
 _POINT_KEYS = {"id", "gpu", "profile", "model", "shape", "precision", "mode", "batch", "stack", "software",
-               "covers", "prompt_tokens", "output_tokens", "context_tokens", "measured", "derivation",
+               "covers", "prompt_tokens", "output_tokens", "context_tokens", "measured", "measured_tokens_per_s",
+               "derivation",
                "source", "where", "confidence", "note"}
-_REQUIRED_POINT_KEYS = _POINT_KEYS - {"note", "prompt_tokens"}
+_REQUIRED_POINT_KEYS = _POINT_KEYS - {"note", "prompt_tokens", "measured_tokens_per_s"}
 _SHAPE_INT_KEYS = ("num_hidden_layers", "hidden_size", "intermediate_size", "num_attention_heads",
                    "num_key_value_heads", "vocab_size")
 _SHAPE_KEYS = set(_SHAPE_INT_KEYS) | {"family", "head_dim", "tie_word_embeddings", "source", "note"}
@@ -88,6 +92,7 @@ class MeasuredPoint:
     where: str
     confidence: str
     note: str = ""
+    measured_tokens_per_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,8 @@ def _read_point(w: Where, body: Any, sources: dict[str, str], shapes: Mapping[st
         measured_j=si, measured_raw=raw, measured_unit=unit,
         source=source, citation=sources[source], confidence=confidence,
         note=str(body.get("note", "")),
+        measured_tokens_per_s=(_positive(w, body, "measured_tokens_per_s")
+                               if "measured_tokens_per_s" in body else None),
     )
 
 
@@ -242,6 +249,20 @@ class ValidationRow:
     def within_target(self) -> bool:
         return 1.0 / TARGET_FACTOR <= self.ratio <= TARGET_FACTOR
 
+    @property
+    def time_ratio(self) -> float | None:
+        """Predicted / measured seconds per token (None where the source gives no throughput)."""
+        tps = self.point.measured_tokens_per_s
+        if tps is None or not self.seconds_per_token > 0:
+            return None
+        return self.seconds_per_token * tps
+
+    @property
+    def power_ratio(self) -> float | None:
+        """Predicted / measured mean power (energy ratio / time ratio): splits a miss into time and power."""
+        t = self.time_ratio
+        return None if t is None else self.ratio / t
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record (energies in J per generated token)."""
         p = self.point
@@ -253,6 +274,8 @@ class ValidationRow:
             "within_target": self.within_target,
             "compute_j": self.compute_j, "memory_j": self.memory_j, "static_j": self.static_j,
             "seconds_per_token": self.seconds_per_token, "bound_by": self.bound_by,
+            "measured_tokens_per_s": p.measured_tokens_per_s, "time_ratio": self.time_ratio,
+            "power_ratio": self.power_ratio,
             "derivation": p.derivation, "source": f"{p.citation}; {p.where}", "confidence": p.confidence,
         }
 
@@ -289,6 +312,49 @@ class ValidationResult:
                 "file": str(self.path),
             },
         }
+
+
+#: Columns of :func:`validation_frame` (J per generated token).
+FRAME_COLUMNS: tuple[str, ...] = ("id", "gpu_profile", "batch", "stack", "measured_j", "predicted_j", "ratio",
+                                  "within_target", "bound_by", "time_ratio", "power_ratio")
+
+
+def validation_frame(result: ValidationResult) -> Any:
+    """One row per point: id, profile, batch, stack, measured and predicted J/token, ratio, bound."""
+    import pandas as pd
+
+    return pd.DataFrame([{
+        "id": r.point.id, "gpu_profile": r.point.profile, "batch": r.point.batch, "stack": r.point.stack,
+        "measured_j": r.measured_j, "predicted_j": r.predicted_j, "ratio": r.ratio,
+        "within_target": r.within_target, "bound_by": r.bound_by, "time_ratio": r.time_ratio,
+        "power_ratio": r.power_ratio,
+    } for r in result.rows], columns=list(FRAME_COLUMNS))
+
+
+def validation_note(result: ValidationResult) -> str:
+    """Plain-text summary: how many points are within the target, the worst ratio, and every miss
+    with what the model predicted it to be bound by and the point's own note."""
+    w = result.worst
+    n_in = sum(r.within_target for r in result.rows)
+    lines = [
+        f"{n_in} of {len(result.rows)} predictions within a factor {result.target_factor:g} of the measurement "
+        f"(geometric-mean ratio {result.to_dict()['summary']['geomean_ratio']:.2f}).",
+        f"Worst ratio: {w.ratio:.2f} (predicted / measured) at {w.point.id}: predicted {w.predicted_j:.4g} J, "
+        f"measured {w.measured_j:.4g} J per token; the model calls that step {w.bound_by}-bound "
+        f"({w.seconds_per_token * 1e3:.3g} ms per token).",
+    ]
+    for r in result.misses:
+        side = "over" if r.ratio > 1 else "under"
+        split = ""
+        if r.time_ratio is not None and r.power_ratio is not None:
+            term = "time" if abs(math.log(r.time_ratio)) >= abs(math.log(r.power_ratio)) else "power"
+            split = (f" Time per token {r.time_ratio:.2f}x and mean power {r.power_ratio:.2f}x the measured: "
+                     f"the {term} model carries the miss.")
+        lines.append(f"Miss: {r.point.id} {side}-predicted {r.ratio:.2f}x ({r.point.stack} stack, batch "
+                     f"{r.point.batch}, {r.bound_by}-bound).{split} {r.point.note}".rstrip())
+    lines.append("Predictions use only the profiles' datasheet figures and the named stack preset "
+                 "(energy/data/stacks.toml); nothing is fitted per point.")
+    return "\n".join(lines)
 
 
 Predictor = Callable[..., Any]

@@ -292,6 +292,53 @@ def run_energy(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_validate(args: argparse.Namespace) -> int:
+    """Predict the published GPU measurements with the system model; optionally the SANA-FE cross-check."""
+    from neurosim.energy.validation import validate, validation_frame, validation_note
+    from neurosim.reports.render import format_markdown_table, format_terminal_table
+    from neurosim.reports.writer import ReportFiles, dumps_json
+
+    result = validate(args.file)
+    record = result.to_dict()
+    note = validation_note(result)
+    frame = validation_frame(result)
+    sanafe: list[dict[str, Any]] = []
+    if args.sanafe:
+        from neurosim.energy.sanafe_check import ARCHITECTURES, sanafe_crosscheck
+
+        sanafe = [sanafe_crosscheck(a, seed=args.seed).to_dict() for a in ARCHITECTURES]
+        record["sanafe"] = sanafe
+    files = ReportFiles()
+    files.add_json("validation.json", record)
+    files.add_text("validation.csv", frame.to_csv(index=False, float_format="%.6g"))
+    files.add_text("validation.md", "# Predicted vs measured GPU energy per token\n\n"
+                   + format_markdown_table(frame) + "\n\n" + note + "\n")
+    out = _write(args.out, files, args=args)
+    if args.format == "json":
+        sys.stdout.write(dumps_json(record))
+        return 0
+    if args.format == "csv":
+        sys.stdout.write(frame.to_csv(index=False, float_format="%.6g"))
+        return 0
+    if args.format == "md":
+        print(format_markdown_table(frame))
+        print()
+        print(note)
+        return 0
+    print("Predicted vs measured GPU energy per generated token [J]; ratio = predicted / measured")
+    print(format_terminal_table(frame, max_width=200))
+    print()
+    print(note)
+    for s in sanafe:
+        ratio = "n/a" if s["ratio"] is None else f"{s['ratio']:.3f}"
+        alt = "n/a" if s["ratio_sanafe_figures"] is None else f"{s['ratio_sanafe_figures']:.3f}"
+        print(f"SANA-FE {s['architecture']}: neurosim/SANA-FE per step {ratio} (profile defaults), {alt} "
+              f"(profile's SANA-FE figures); synaptic events {s['neurosim_counts']['synaptic_events']:.0f} vs "
+              f"{s['sanafe_counts']['synaptic_events']:.0f}")
+    print(f"\nWritten to {out}/")
+    return 0
+
+
 def _profile_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     from neurosim.reports.pipeline import resolve_profiles
 
@@ -400,6 +447,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sweep-k": run_sweep,
     "raster": run_raster,
     "energy": run_energy,
+    "validate": run_validate,
     "torch": run_torch,
     "hf": run_hf,
 }
