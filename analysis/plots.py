@@ -37,7 +37,7 @@ __all__ = [
 
 _POS, _NEG = "#1f5fa8", "#c0392b"
 _ENERGY_PARTS = (("compute_j", "compute", "#4c72b0"), ("memory_j", "memory", "#dd8452"),
-                 ("static_j", "static", "#8c8c8c"))
+                 ("static_j", "static", "#8c8c8c"), ("interchip_j", "inter-chip", "#55a868"))
 _PREFIXES = ((1e-15, "fJ"), (1e-12, "pJ"), (1e-9, "nJ"), (1e-6, "µJ"), (1e-3, "mJ"), (1.0, "J"))
 
 
@@ -318,7 +318,9 @@ def plot_energy(records: Iterable[Mapping[str, Any]] | Mapping[str, Any] | pd.Da
         for k in keys[3:]:
             if not float(r[k]) >= 0:
                 raise InputError(f"'records'[{i}][{k!r}] must be >= 0 J (got {r[k]!r})")
-    parts = np.array([[float(r[k]) for k, _, _ in _ENERGY_PARTS] for r in recs])
+    # inter-chip message energy (system records of multi-chip profiles) is drawn only where there is some
+    used = [p for p in _ENERGY_PARTS if p[0] != "interchip_j" or any(float(r.get(p[0]) or 0.0) > 0 for r in recs)]
+    parts = np.array([[float(r.get(k) or 0.0) for k, _, _ in used] for r in recs])
     totals = np.array([float(r["total_j"]) for r in recs])
     scale, unit = _energy_prefix(totals)
     single_model = len({r["model"] for r in recs}) == 1
@@ -329,7 +331,7 @@ def plot_energy(records: Iterable[Mapping[str, Any]] | Mapping[str, Any] | pd.Da
     y = np.arange(len(recs))
     left = np.zeros(len(recs))
     kwargs.setdefault("height", 0.7)
-    for j, (_, name, color) in enumerate(_ENERGY_PARTS):
+    for j, (_, name, color) in enumerate(used):
         ax.barh(y, parts[:, j] / scale, left=left, color=color, label=name, **kwargs)
         left += parts[:, j] / scale
     ends = totals.copy()
@@ -361,7 +363,7 @@ def plot_energy(records: Iterable[Mapping[str, Any]] | Mapping[str, Any] | pd.Da
             ax.set_xlim(pos.min() / 3, pos.max() * 1.15)
     elif pos.size:
         ax.set_xlim(0, pos.max() * 1.03)  # the axis ends near the largest bar (or range whisker)
-    ax.set_xlabel(f"energy per {per} ({unit}); printed: total (compute/memory/static %)")
+    ax.set_xlabel(f"energy per {per} ({unit}); printed: total ({'/'.join(n for _, n, _ in used)} %)")
     ax.set_ylabel("mode | hardware profile" if single_model else "model | mode | hardware profile", fontsize=9)
     # Above the axes, so the legend never covers a bar or its printed total.
     ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0.0, 1.01), ncols=4, frameon=False, borderaxespad=0.0)
