@@ -377,7 +377,10 @@ def validate(path: str | Path | None = None, *, predictor: Predictor | None = No
         ``predictor(model, mode=..., profile=..., batch=..., phase="decode", stack=...,
         context_length=...)`` returning an object with ``total_j``, ``compute_j``, ``memory_j``,
         ``static_j``, ``seconds_per_token`` and ``bound_by`` per generated token. Default:
-        :func:`neurosim.energy.system.system_energy`. Tests pass a stub here.
+        :func:`neurosim.energy.system.system_energy`. Tests pass a stub here. A point that states its
+        ``prompt_tokens`` P also gets the prefill of its prompt, ``P / output_tokens`` x the per-token
+        prefill energy (``phase="prefill"``, batch 1); points whose sources publish no prompt length are
+        predicted for decode only, and their notes say so.
 
     Raises
     ------
@@ -390,13 +393,24 @@ def validate(path: str | Path | None = None, *, predictor: Predictor | None = No
     predict = predictor or _default_predictor()
     rows = []
     for p in data.points:
-        res = predict(shape_config(data, p), mode=p.mode, profile=p.profile, batch=p.batch, phase="decode",
+        model = shape_config(data, p)
+        res = predict(model, mode=p.mode, profile=p.profile, batch=p.batch, phase="decode",
                       stack=p.stack, context_length=p.context_tokens)
-        total = float(res.total_j)
+        parts = [float(res.total_j), float(res.compute_j), float(res.memory_j), float(res.static_j)]
+        seconds = float(res.seconds_per_token)
+        if p.prompt_tokens > 0:
+            # the measurement covers the prompts' prefill too: add it per generated token, each prompt
+            # prefilled once (batch 1: a serving engine prefills arriving prompts as they come)
+            pre = predict(model, mode=p.mode, profile=p.profile, batch=1, phase="prefill",
+                          prompt_tokens=int(p.prompt_tokens), stack=p.stack)
+            share = p.prompt_tokens / p.output_tokens
+            for i, v in enumerate((pre.total_j, pre.compute_j, pre.memory_j, pre.static_j)):
+                parts[i] += share * float(v)
+            seconds += share * float(pre.seconds_per_token)
+        total = parts[0]
         if not math.isfinite(total) or total <= 0:
             raise InputError(f"prediction for {p.id!r} is not a positive energy (got {total!r})")
-        rows.append(ValidationRow(point=p, predicted_j=total, compute_j=float(res.compute_j),
-                                  memory_j=float(res.memory_j), static_j=float(res.static_j),
-                                  seconds_per_token=float(res.seconds_per_token), bound_by=str(res.bound_by)))
+        rows.append(ValidationRow(point=p, predicted_j=total, compute_j=parts[1], memory_j=parts[2],
+                                  static_j=parts[3], seconds_per_token=seconds, bound_by=str(res.bound_by)))
     return ValidationResult(rows=tuple(rows), path=data.path)
 

@@ -129,6 +129,23 @@ def test_ratios_recomputed_from_the_file() -> None:
     assert result.to_dict()["summary"]["worst_ratio"] == worst.ratio
 
 
+def test_prompt_prefill_is_added_per_generated_token(tmp_path: Path) -> None:
+    calls = []
+
+    def predict(model, **kw):
+        calls.append(kw)
+        total = 2.0 if kw["phase"] == "prefill" else 1.0
+        return SimpleNamespace(total_j=total, compute_j=total, memory_j=0.0, static_j=0.0,
+                               seconds_per_token=0.001, bound_by="compute")
+
+    f = _edited(tmp_path, "prompt_tokens = 0\noutput_tokens = 420.07", "prompt_tokens = 210.035\noutput_tokens = 420.07")
+    rows = validate(f, predictor=predict).rows
+    assert rows[0].predicted_j == pytest.approx(1.0 + 0.5 * 2.0)        # 210 prompt / 420 output tokens
+    assert rows[1].predicted_j == pytest.approx(1.0)                    # no prompt length: decode only
+    pre = [c for c in calls if c["phase"] == "prefill"]
+    assert len(pre) == 1 and pre[0]["prompt_tokens"] == 210 and pre[0]["batch"] == 1
+
+
 def test_time_and_power_split_of_a_miss() -> None:
     result = validate(predictor=_stub(100.0))
     r = result.rows[0]
