@@ -36,7 +36,8 @@ state (KV cache, GLA state) is read per sequence. Dynamic energy is the profile'
 (per op and per byte). Time of a step is the largest of
 
 * compute: ops / (peak rate of their precision x the stack's compute efficiency) (GPU profiles);
-* memory: DRAM/HBM bytes / (bandwidth x the stack's bandwidth efficiency) (GPU profiles);
+* memory: DRAM/HBM bytes / (bandwidth x the stack's bandwidth efficiency) (GPU profiles), and on-chip
+  SRAM bytes / ``sram_bandwidth`` where a profile states that parameter (none of the shipped ones does);
 * power: dynamic energy / (board power - idle power): the board cannot draw more than its limit;
 * events: synaptic events / (per-core event rate x cores used) on event-driven chips, summed along the
   layers a token passes (a projection split over ``k`` chips runs on ``k`` chips at once), plus the
@@ -509,7 +510,7 @@ def system_energy(model: Any, *, mode: str, profile: str | HardwareProfile, batc
     if prof.kind == "gpu":
         return _gpu(prof, preset, per_token, dyn.compute_j + dyn.memory_j, workload, common, notes)
     if prof.kind == "neuromorphic":
-        return _chips(prof, workload, stats, common, notes)
+        return _chips(prof, workload, stats, common, notes, per_token.sram_bytes)
     notes.append("idealised profile: no rates, no static power and no capacity (the report's assumption); "
                  "time and chips are not modelled")
     return SystemEnergy(**common, stack="native", static_j=0.0, interchip_j=0.0, seconds_per_token=None,
@@ -542,6 +543,9 @@ def _gpu(prof: HardwareProfile, preset: StackPreset, per_token: ActionCounts, dy
         "memory": step.dram_bytes / (bw * be * gpus),
         "power": dyn_j_per_token * tokens / ((board - idle) * gpus),
     }
+    sram_bw = _optional(prof, "sram_bandwidth")
+    if sram_bw is not None:  # on-chip memory time, where the profile states an on-chip bandwidth
+        times["on-chip memory"] = step.sram_bytes / (sram_bw * be * gpus)
     bound = max(times, key=lambda k: times[k])
     step_s = times[bound]
     if gpus > 1:
@@ -557,7 +561,7 @@ def _gpu(prof: HardwareProfile, preset: StackPreset, per_token: ActionCounts, dy
 
 
 def _chips(prof: HardwareProfile, workload: Workload, stats: SpikeActivity, common: dict[str, Any],
-           notes: list[str]) -> SystemEnergy:
+           notes: list[str], per_token_sram: float = 0.0) -> SystemEnergy:
     batch, tokens = common["batch"], common["tokens_per_step"]
     m = chip_mapping(workload, prof, stats=stats, scope=common["scope"])
     link_j = link_s = 0.0
@@ -572,7 +576,13 @@ def _chips(prof: HardwareProfile, workload: Workload, stats: SpikeActivity, comm
     times = {"events": m.event_seconds_per_token, "interchip-latency": m.crossings_per_token * link_s,
              "pipeline": tokens * m.busiest_chip_seconds}
     step_s = max(latency, times["pipeline"])
+    sram_bw = _optional(prof, "sram_bandwidth")
+    if sram_bw is not None:  # on-chip memory time (all chips' SRAM in parallel), where the profile states one
+        times["on-chip memory"] = per_token_sram * tokens / (sram_bw * m.chips)
+        step_s = max(step_s, times["on-chip memory"])
     bound = "events" if times["events"] >= times["interchip-latency"] else "interchip-latency"
+    if times.get("on-chip memory", 0.0) >= step_s > 0:
+        bound = "on-chip memory"
     static = _static_power(prof)
     static_w = (static or 0.0) * m.chips
     if static is None:

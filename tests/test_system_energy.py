@@ -265,3 +265,17 @@ def test_batch_sweep_and_plots():
     assert plot_break_even(be).figure is not None
     with pytest.raises(InputError):
         plot_energy_vs_batch(sw.iloc[0:0])
+
+
+def test_on_chip_bandwidth_bounds_time_where_a_profile_states_one():
+    wl = Workload("w", (ProjectionSpec("p", 4096, 4096),))
+    a100 = get_profile("nvidia-a100")
+    r = system_energy(wl, mode="fp16-dense", profile=a100, batch=4, stack="optimized")
+    assert "on-chip memory" not in r.times_s  # no shipped profile states an on-chip bandwidth
+    from dataclasses import replace as dc_replace
+
+    slow = dc_replace(a100.params["hbm_bandwidth"], name="sram_bandwidth", value=1e9)
+    prof = dc_replace(a100, params={**a100.params, "sram_bandwidth": slow})
+    r2 = system_energy(wl, mode="fp16-dense", profile=prof, batch=4, stack="optimized")
+    want = 4 * 4096 * 4096 * 2 / (1e9 * _stack("optimized", "bandwidth_efficiency"))  # SRAM -> PE per token
+    assert r2.bound_by == "on-chip memory" and r2.step_s == pytest.approx(want, rel=1e-9)
