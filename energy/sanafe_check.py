@@ -28,9 +28,12 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+import contextlib
 from dataclasses import dataclass, field
 import os
 from pathlib import Path
+import sys
 import tempfile
 from typing import Any
 
@@ -160,6 +163,25 @@ def _truenorth_arch_with_inputs(sanafe: Any) -> Path:
     return Path(tmp)
 
 
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """SANA-FE's C++ core prints progress on file descriptor 1; keep it off stdout (JSON goes there)."""
+    sys.stdout.flush()
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # stdout replaced by an object without a descriptor
+        yield
+        return
+    saved = os.dup(fd)
+    try:
+        os.dup2(sys.stderr.fileno() if hasattr(sys.stderr, "fileno") else saved, fd)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
 def _run_sanafe(arch_name: str, weights: list[np.ndarray], x: np.ndarray, *, threshold: float,
                 decay: float) -> tuple[dict[str, Any], list[np.ndarray]]:
     sanafe = _sanafe()
@@ -206,7 +228,8 @@ def _run_sanafe(arch_name: str, weights: list[np.ndarray], x: np.ndarray, *, thr
     for i, mapped in enumerate(chip.mapped_neuron_groups["g0"]):
         mapped.set_attributes(model_attributes={"spikes": x[:, i].tolist()})
     # one processing thread: the figures do not depend on it and shared machines stay responsive
-    res = chip.sim(x.shape[0], spike_trace=True, processing_threads=1)
+    with _stdout_to_stderr():
+        res = chip.sim(x.shape[0], spike_trace=True, processing_threads=1)
     trains = [np.zeros((x.shape[0], n), dtype=bool) for n in sizes]
     for t, fired in enumerate(res["spike_trace"]):
         for addr in fired:

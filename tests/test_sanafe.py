@@ -101,3 +101,16 @@ def test_price_spike_traffic_is_linear_and_names_missing_terms() -> None:
         assert any("messages not priced" in n for n in notes)
     with pytest.raises(InputError, match="SpikeTraffic.messages"):
         SpikeTraffic(synaptic_events=1, neuron_updates=1, spikes_out=1, messages=-1)
+
+
+def test_cli_validate_sanafe_json_stays_parseable(tmp_path, capfd) -> None:
+    # SANA-FE's C++ core prints progress on file descriptor 1; the JSON on stdout must stay clean.
+    import json
+
+    from neurosim.reports.cli import main
+
+    assert main(["validate", "--sanafe", "--format", "json", "--out", str(tmp_path / "r")]) == 0
+    rec = json.loads(capfd.readouterr().out)
+    by_arch = {s["architecture"]: s for s in rec["sanafe"]}
+    assert set(by_arch) == {"loihi", "truenorth"}
+    assert abs(by_arch["loihi"]["ratio_sanafe_figures"] - 1.0) < 0.15
