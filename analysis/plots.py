@@ -32,6 +32,7 @@ __all__ = [
     "plot_k_sweep",
     "plot_prefill",
     "plot_raster",
+    "plot_spike_raster",
     "save_figure",
 ]
 
@@ -451,4 +452,37 @@ def plot_prefill(ax: Axes | None = None, *, lengths: Sequence[int] | None = None
     ax.legend(h1 + h2, l1 + l2, fontsize=7.5, loc="upper left")
     ax.grid(True, color="0.92")
     ax.set_title("Prefill scaling (report table 7)", fontsize=10)
+    return ax
+
+
+def plot_spike_raster(spikes: Any, *, title: str = "", max_neurons: int = 128, ax: Axes | None = None) -> Axes:
+    """Time-by-neuron raster of a population's binary spikes (one sample), e.g. a simulated NIR node.
+
+    Parameters
+    ----------
+    spikes : array_like, shape (T, neurons, ...)
+        0/1 per step and neuron; trailing axes are flattened. Only the first ``max_neurons`` are drawn.
+    title : str
+    max_neurons : int
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    arr = np.asarray(spikes)
+    if arr.ndim < 2 or arr.size == 0:
+        raise ShapeError(f"'spikes' must have shape (T, neurons, ...) (got {arr.shape})")
+    arr = arr.reshape(arr.shape[0], -1)
+    shown = arr[:, :max_neurons]
+    if ax is None:
+        ax = new_axes((6.4, 3.6))
+    t, n = np.nonzero(shown)
+    ax.scatter(t, n, marker="|", s=12, color=_POS, linewidths=0.8)
+    ax.set_xlim(-0.5, arr.shape[0] - 0.5)
+    ax.set_ylim(-0.5, shown.shape[1] - 0.5)
+    ax.set_xlabel("time step")
+    ax.set_ylabel("neuron" + (f" (first {shown.shape[1]} of {arr.shape[1]})" if arr.shape[1] > shown.shape[1] else ""))
+    rate = float(arr.mean()) if arr.size else 0.0
+    ax.set_title(f"{title}  (spike rate {rate:.3f} per neuron-step)".strip(), fontsize=10)
     return ax

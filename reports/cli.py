@@ -14,7 +14,7 @@ from collections.abc import Sequence
 __all__ = ["main"]
 
 PROG = "energy-report"
-FORMATS = ("md", "html", "json", "csv")
+FORMATS = ("md", "html", "json", "csv", "tex", "svg", "pdf")
 
 _DESCRIPTION = """\
 How sparse, how many events, how much energy, and do the published SpikingBrain claims hold?
@@ -30,7 +30,9 @@ _SUBCOMMANDS = {
     "energy": "per-token system energy (static power x time, chips) of a model per mode and profile",
     "torch": "profile a PyTorch or snntorch model built by MODULE:FACTORY",
     "hf": "profile a local HuggingFace transformers model directory (offline)",
+    "compare": "differences of two report folders' statistics and energy (e.g. k = 2 against k = 4)",
     "validate": "predict published GPU energy measurements with the system model (and cross-check SANA-FE)",
+    "nir": "simulate a NIR network (.nir from snnTorch, Norse, Sinabs, ...) event by event and price it per profile",
 }
 
 
@@ -101,9 +103,10 @@ def _layers(value: str) -> tuple[int, ...]:
 # gets it from these helpers, so the meaning, the help text and the choices' names are the same everywhere.
 PRINT_FORMATS = ("table", "md", "json", "csv")
 SEED_HELP = "seed of every random draw (default 0); same seed, same bytes"
-OUT_HELP = "report folder to write (default ./energy-report); files neurosim did not write are never removed"
-FILE_FORMAT_HELP = ("report files written to --out: a comma-separated subset of {} (default all); "
-                    "summary.json is always written")
+OUT_HELP = "report folder to write (default ./{default}); files neurosim did not write are never removed"
+FILE_FORMAT_HELP = ("report files written to --out: a comma-separated subset of {} (default all: pages, "
+                    "tables as CSV and LaTeX booktabs, figures as PNG plus SVG and PDF); summary.json and "
+                    "provenance.json are always written")
 PRINT_FORMAT_HELP = "what is printed on stdout: table (terminal, default), md (Markdown), json or csv"
 NO_PROGRESS_HELP = "no progress bars (neither neurosim's nor transformers'); bars only ever go to a terminal's stderr"
 DEBUG_HELP = "show the full traceback on errors"
@@ -114,9 +117,9 @@ def add_seed(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     p.add_argument("--seed", type=_seed, default=0, help=SEED_HELP)
 
 
-def add_out(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+def add_out(p: argparse.ArgumentParser | argparse._ArgumentGroup, *, default: str = "energy-report") -> None:
     """Add ``--out DIR`` (the report folder)."""
-    p.add_argument("--out", default="energy-report", metavar="DIR", help=OUT_HELP)
+    p.add_argument("--out", default=default, metavar="DIR", help=OUT_HELP.format(default=default))
 
 
 def add_file_formats(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -185,10 +188,10 @@ def add_corpus_options(p: argparse.ArgumentParser, *, hf: bool) -> None:
     add_workers(c)
 
 
-def add_report_output(p: argparse.ArgumentParser) -> None:
+def add_report_output(p: argparse.ArgumentParser, *, default_out: str = "energy-report") -> None:
     """The output group of every subcommand that writes a report folder: --out, --format, --no-progress."""
     o = p.add_argument_group("output")
-    add_out(o)
+    add_out(o, default=default_out)
     add_file_formats(o)
     add_no_progress(o)
 
@@ -318,6 +321,35 @@ def _build_parsers() -> dict[str, argparse.ArgumentParser]:
         add_report_output(p)
         add_debug(p)
         parsers[name] = p
+    compare = argparse.ArgumentParser(prog=f"{PROG} compare", description=_SUBCOMMANDS["compare"],
+                                      epilog=f"example: {PROG} --k 2 --out k2 && {PROG} --k 4 --out k4 && "
+                                             f"{PROG} compare k2 k4")
+    compare.add_argument("reports", nargs=2, metavar="REPORT", help="two report folders (A then B) written by "
+                         f"{PROG} (both default-job reports, or both torch/hf profiles)")
+    compare.add_argument("--all", action="store_true", help="print every compared figure, not only those that differ")
+    add_report_output(compare, default_out="energy-report-compare")
+    add_debug(compare)
+    parsers["compare"] = compare
+
+    nirp = argparse.ArgumentParser(prog=f"{PROG} nir", description=_SUBCOMMANDS["nir"],
+                                   epilog=f"example: {PROG} nir net.nir --rate 0.1 --steps 100 --dt 1e-4 --batch 32")
+    nirp.add_argument("nir", metavar="FILE.nir", help="NIR graph file (HDF5, written by nir.write or an exporter)")
+    src = nirp.add_mutually_exclusive_group()
+    src.add_argument("--input", dest="path", metavar="SPIKES.npy",
+                     help=".npy input of shape [T, batch, *input_shape] (binary spikes run event driven)")
+    src.add_argument("--rate", type=float, default=None,
+                     help="seeded Bernoulli spike input with this probability per neuron and step, in [0, 1] "
+                          "(default 0.1 when --input is not given)")
+    nirp.add_argument("--steps", type=_positive_int, default=100, help="time steps T for --rate (default 100)")
+    nirp.add_argument("--batch", type=_positive_int, default=1, help="samples for --rate (default 1)")
+    nirp.add_argument("--dt", type=float, default=1e-4,
+                      help="time step in seconds for the forward-Euler discretisation (default 1e-4, what "
+                           "snnTorch's exporter assumes)")
+    add_profiles(nirp)
+    add_seed(nirp)
+    add_report_output(nirp)
+    add_debug(nirp)
+    parsers["nir"] = nirp
     return parsers
 
 

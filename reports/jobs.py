@@ -102,7 +102,8 @@ def _settings(args: argparse.Namespace) -> Any:
 
 # Attributes of parsed arguments that name files or folders a job reads: the report folder may not be one
 # of them or hold one (the writer refuses). A new subcommand's input option belongs here too.
-_INPUT_ATTRS = ("checkpoint", "activations", "directory", "texts", "corpus", "nir", "file", "path", "factory_file")
+_INPUT_ATTRS = ("checkpoint", "activations", "directory", "texts", "corpus", "nir", "file", "path", "factory_file",
+                "reports")
 
 
 def _inputs(args: argparse.Namespace | None) -> list[str]:
@@ -128,6 +129,18 @@ def _write(out: str, files: Any, *, args: argparse.Namespace | None = None) -> P
     return write_report_folder(out, files, inputs=_inputs(args))
 
 
+def _provenance(args: argparse.Namespace, profiles: Any, inputs: dict[str, Any]) -> Any:
+    """How this run was made (command line, versions, commit, constants of ``profiles``, ``inputs``)."""
+    from neurosim.reports.provenance import make_provenance
+
+    for name in (*_INPUT_ATTRS, "factory", "model"):  # every input option the run was given, by name
+        value = getattr(args, name, None)
+        if value not in (None, "", [], ()):
+            inputs.setdefault(name, value if isinstance(value, (str, int, float)) else str(value))
+    return make_provenance(command_line=getattr(args, "command_line", None), profiles=list(profiles),
+                           inputs=inputs, overrides=list(getattr(args, "overrides", None) or ()))
+
+
 def run_default(args: argparse.Namespace) -> int:
     """The default job: simulate, scale, report (see :mod:`neurosim.reports.pipeline`)."""
     from neurosim.reports.document import format_summary, report_files
@@ -144,7 +157,9 @@ def run_default(args: argparse.Namespace) -> int:
     try:
         result = run_job(settings, progress=progress)
         progress("rendering report")
-        files = report_files(result, args.format)
+        files = report_files(result, args.format, provenance=_provenance(
+            args, result.profiles or result.profile_names,
+            {"activations": result.activation_source, "weights": result.source}))
     finally:
         progress.close()
     out = _write(args.out, files, args=args)
@@ -206,6 +221,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     files.add_text("k_sweep.csv", frame.to_csv(index=False, float_format="%.10g"))
     files.add_json("k_sweep.json", frame.to_dict(orient="records"))
     files["k_sweep.png"] = png_bytes(plots.plot_k_sweep(frame).figure)
+    files.add_json("provenance.json", _provenance(args, [], {"activations": source}).full())
     out = _write(args.out, files, args=args)
     print(f"\nWritten to {out}/")
     return 0
@@ -234,6 +250,7 @@ def run_raster(args: argparse.Namespace) -> int:
     files = ReportFiles()
     files["raster.png"] = png_bytes(fig)
     files["raster_all_coders.png"] = png_bytes(plots.plot_coders(row))
+    files.add_json("provenance.json", _provenance(args, [], {"activations": source}).full())
     files.add_json("raster.json", {"source": source, "token": args.token, "k": settings.k,
                                    "coding": settings.coding, "counts": row.tolist()})
     out = _write(args.out, files, args=args)
@@ -366,9 +383,17 @@ def _refuse(args: argparse.Namespace, options: dict[str, str], why: str) -> None
 
 
 def _write_profile(args: argparse.Namespace, profile: Any, title: str) -> int:
+    from neurosim.reports.pipeline import resolve_profiles
     from neurosim.reports.profile_report import format_profile, profile_report_files
 
-    files = profile_report_files(profile, title=title, formats=args.format)
+    # The profiles the records were priced on, overrides applied, for the constants table of the provenance.
+    used = {r.get("profile") for r in getattr(profile, "energy", ())}
+    priced = [p for p in resolve_profiles(_split(getattr(args, "profiles", None)),
+                                          getattr(args, "overrides", None) or ()) if p.name in used]
+    settings = getattr(profile, "settings", {}) or {}
+    inputs = {k: settings[k] for k in ("input_shape", "calling", "path") if settings.get(k) is not None}
+    files = profile_report_files(profile, title=title, formats=args.format,
+                                 provenance=_provenance(args, priced, inputs))
     out = _write(args.out, files, args=args)
     print(format_profile(profile))
     print(f"\nReport written to {out}/ ({len(files)} files)")
@@ -450,7 +475,92 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": run_validate,
     "torch": run_torch,
     "hf": run_hf,
+    "compare": lambda args: run_compare(args),
+    "nir": lambda args: run_nir(args),
 }
+
+
+def run_nir(args: argparse.Namespace) -> int:
+    """``energy-report nir FILE.nir``: read, simulate event by event, count, price, write the report folder."""
+    import numpy as np
+
+    from neurosim.analysis.network_profile import profile_network
+    from neurosim.network import bernoulli_spikes, simulate
+    from neurosim.nir_io import read_nir
+    from neurosim.reports.network_report import format_network_report, network_report_files
+    from neurosim.reports.pipeline import resolve_profiles
+
+    network = read_nir(args.nir)
+    if len(network.inputs) != 1:
+        raise InputError(f"{args.nir}: the graph has {len(network.inputs)} input nodes; the CLI feeds one")
+    shape = network.out_shapes[network.inputs[0]]
+    if args.path:
+        try:
+            x = np.load(args.path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise InputError(f"cannot read {args.path} as a .npy array: {exc}") from None
+        desc = f"{args.path} (shape {list(x.shape)})"
+    else:
+        rate = 0.1 if args.rate is None else args.rate
+        x = bernoulli_spikes((args.steps, args.batch, *shape), rate, seed=args.seed)
+        desc = f"Bernoulli spikes at rate {rate:g}, seed {args.seed}"
+    result = simulate(network, x, dt=args.dt)
+    profiles = resolve_profiles(_split(args.profiles), getattr(args, "overrides", None) or ())
+    profile = profile_network(network, result, profiles=list(profiles))
+    files = network_report_files(profile, result, source=str(args.nir), input_desc=desc, formats=args.format)
+    out = _write(args.out, files, args=args)
+    print(format_network_report(profile, source=str(args.nir), input_desc=desc))
+    print(f"\nReport written to {out}/ ({len(files)} files)")
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    """Print and write the differences of two report folders (see :mod:`neurosim.reports.compare`)."""
+    from neurosim.reports.compare import compare_reports
+    from neurosim.reports.render import format_markdown_table, format_terminal_table
+    from neurosim.reports.writer import ReportFiles
+
+    a, b = args.reports
+    frame = compare_reports(a, b)
+    shown = frame if args.all else frame[_differs(frame)]
+    print(f"A = {a}\nB = {b}\n{len(shown)} of {len(frame)} compared figures "
+          f"{'shown' if args.all else 'differ'}:")
+    print(format_terminal_table(shown, max_width=160, csv_hint="compare.csv"))
+    files = ReportFiles()
+    files.add_json("summary.json", {"schema": "neurosim-report-comparison", "schema_version": 1, "A": str(a),
+                                    "B": str(b), "rows": frame.to_dict(orient="records")})
+    if "csv" in args.format:
+        files.add_text("compare.csv", frame.to_csv(index=False, float_format="%.10g"))
+    if "json" in args.format:
+        files.add_json("compare.json", frame.to_dict(orient="records"))
+    if "md" in args.format:
+        files.add_text("compare.md", f"# Comparison\n\nA = `{a}`, B = `{b}`\n\n"
+                       + format_markdown_table(frame[_differs(frame)]) + "\n")
+    if "tex" in args.format:
+        from neurosim.reports.render import format_latex_table
+
+        files.add_text("compare.tex", format_latex_table(frame[_differs(frame)], caption=f"{b} against {a}"))
+    if "html" in args.format:
+        from neurosim.reports.render import Section, Table, format_html
+
+        files.add_text("index.html", format_html(
+            "neurosim report comparison", f"A = {a}, B = {b}",
+            [Section("Figures that differ", tables=(Table("B against A", frame[_differs(frame)],
+                                                          "compare.csv" if "csv" in args.format else None),))]))
+    out = _write(args.out, files, args=args)
+    print(f"\nComparison written to {out}/ ({len(files)} files)")
+    return 0
+
+
+def _differs(frame: Any) -> Any:
+    import math
+
+    def one(a: Any, b: Any) -> bool:
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+            return not math.isclose(float(a), float(b), rel_tol=1e-12)
+        return a != b
+
+    return frame.apply(lambda r: one(r["A"], r["B"]), axis=1).astype(bool) if len(frame) else frame.index == 0
 
 
 def dispatch(command: str, args: argparse.Namespace) -> int:

@@ -424,3 +424,65 @@ def test_same_seed_same_bytes():
 
 def test_errors_are_neurosim_errors():
     assert issubclass(GraphError, NeurosimError) and issubclass(UnsupportedNodeError, GraphError)
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _cli(args: list[str]) -> int:
+    from neurosim.reports.cli import main
+
+    return main(args)
+
+
+def test_cli_runs_on_a_neurosim_written_file_and_writes_the_report(tmp_path, capsys):
+    from neurosim.nir_io import write_nir
+
+    write_nir(_mlp(), tmp_path / "mlp.nir")
+    out = tmp_path / "rep"
+    rc = _cli(["nir", str(tmp_path / "mlp.nir"), "--rate", "0.2", "--steps", "20", "--batch", "3",
+               "--out", str(out)])
+    assert rc == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"summary.json", "nodes.csv", "energy.csv", "report.md", "raster_l1.png", "raster_l2.png"} <= names
+    import json
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == 20 and summary["batch"] == 3
+    assert {e["profile"] for e in summary["energy"]} >= {"loihi", "nvidia-h100", "paper-45nm"}
+    assert all(e["total_j"] > 0 for e in summary["energy"])
+    assert "synaptic events" in capsys.readouterr().out
+
+
+def test_cli_runs_on_a_snntorch_export(tmp_path):
+    torch, snn, export_to_nir = _snn()
+    nir.write(tmp_path / "leaky.nir", export_to_nir(_leaky_net(torch, snn, reset="zero"), torch.zeros(50)))
+    x = bernoulli_spikes((15, 2, 50), 0.2, seed=1)
+    np.save(tmp_path / "x.npy", x)
+    assert _cli(["nir", str(tmp_path / "leaky.nir"), "--input", str(tmp_path / "x.npy"), "--out",
+                 str(tmp_path / "rep"), "--profiles", "loihi,nvidia-a100"]) == 0
+
+
+@pytest.mark.parametrize("extra,needle", [
+    (["--rate", "1.5"], "rate"), (["--dt", "0"], "dt"), (["--dt=-1e-4"], "dt"),
+])
+def test_cli_bad_values_give_one_line_and_exit_1(tmp_path, capsys, extra, needle):
+    from neurosim.nir_io import write_nir
+
+    write_nir(_mlp(), tmp_path / "mlp.nir")
+    rc = _cli(["nir", str(tmp_path / "mlp.nir"), "--steps", "3", "--out", str(tmp_path / "rep"), *extra])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and needle in err[0]
+
+
+def test_cli_not_nir_and_wrong_input_shape(tmp_path, capsys):
+    (tmp_path / "bad.nir").write_text("hello")
+    assert _cli(["nir", str(tmp_path / "bad.nir"), "--out", str(tmp_path / "rep")]) == 1
+    assert "not an HDF5 file" in capsys.readouterr().err
+    from neurosim.nir_io import write_nir
+
+    write_nir(_mlp(), tmp_path / "mlp.nir")
+    np.save(tmp_path / "x.npy", np.zeros((4, 2, 39), dtype=np.int8))
+    assert _cli(["nir", str(tmp_path / "mlp.nir"), "--input", str(tmp_path / "x.npy"), "--out", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "must have shape [T, batch, 40]" in err[0]
