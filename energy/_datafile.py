@@ -12,7 +12,8 @@ import tomllib
 from typing import Any
 
 from neurosim.energy._units import UNITS, to_si
-from neurosim.exceptions import ConfigError
+from neurosim.exceptions import ConfigError, InputError
+from neurosim.validation import open_regular_file
 
 __all__ = [
     "CONFIDENCES",
@@ -27,9 +28,6 @@ CONFIDENCES: tuple[str, ...] = ("measured", "datasheet", "derived", "estimate")
 
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse ``path`` as TOML, raising :class:`ConfigError` naming the file."""
-    from neurosim._validation import open_regular_file
-    from neurosim.exceptions import InputError
-
     try:
         with open_regular_file(path, "data file") as fh:  # a folder or FIFO is an error, not a hang
             return tomllib.load(fh)

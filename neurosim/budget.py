@@ -24,6 +24,7 @@ import math
 import os
 import re
 
+from neurosim.counts import layer_projections
 from neurosim.exceptions import InputError, ResourceLimitError
 
 __all__ = [
@@ -162,12 +163,13 @@ def layer_bytes(config: object, layer: int, tokens: int) -> int:
     INT8 weights of every projection, one float32 copy of the largest (quantised one at a time), float64
     activations in and out of every projection, and the int64 counts kept per projection input.
     """
-    from neurosim.layers.model import layer_parameter_shapes
-
-    shapes = layer_parameter_shapes(config, layer)  # type: ignore[arg-type]
-    mats = [s for s in shapes.values() if len(s) == 2]
-    weights = sum(array_bytes(s, 1) for s in mats) + max((array_bytes(s, 4) for s in mats), default=0)
-    per_token = sum(int(s[0]) + 2 * int(s[1]) for s in mats)  # outputs + inputs + counts per projection
+    # Every stored weight matrix of the layer: each projection of the analytical counts, times its copies
+    # (routed experts are one role with `instances` copies).
+    projs = layer_projections(config, layer)  # type: ignore[arg-type]
+    weights = sum(p.instances * array_bytes((p.out_features, p.in_features), 1) for p in projs)
+    weights += max((array_bytes((p.out_features, p.in_features), 4) for p in projs), default=0)
+    # outputs + inputs + counts per projection
+    per_token = sum(p.instances * (p.out_features + 2 * p.in_features) for p in projs)
     return weights + int(tokens) * per_token * 8
 
 

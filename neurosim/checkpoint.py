@@ -56,10 +56,12 @@ from typing import Any
 
 import numpy as np
 
-from neurosim.exceptions import CheckpointError, ConfigError
-from neurosim.layers.model import ModelWeights, weights_from_params
+from neurosim.budget import check_memory
+from neurosim.exceptions import CheckpointError, ConfigError, InputError
 from neurosim.hf_config import config_from_hf
+from neurosim.layers.model import ModelWeights, weights_from_params
 from neurosim.models import ModelConfig
+from neurosim.validation import open_regular_file
 
 __all__ = ["SAFETENSORS_DTYPES", "Checkpoint", "CheckpointTensors", "bf16_to_float32", "load_checkpoint",
            "load_model", "read_safetensors"]
@@ -89,9 +91,6 @@ def _name(name: object) -> str:
 
 
 def _open_regular(path: Path) -> Any:
-    from neurosim.validation import open_regular_file
-    from neurosim.exceptions import InputError
-
     try:
         return open_regular_file(path, "checkpoint file")
     except InputError as exc:
@@ -230,8 +229,6 @@ def read_safetensors(path: str | os.PathLike[str], *, names: Iterable[str] | Non
     missing = [n for n in wanted if n not in entries]
     if missing:
         raise CheckpointError(f"{path}: missing tensor(s) {[_name(m) for m in missing[:5]]}")
-    from neurosim.budget import check_memory
-
     check_memory(sum(entries[n].nbytes * (2 if entries[n].tag == "BF16" else 1) for n in wanted),
                  f"{len(wanted)} tensors of {path}")
     with _open_regular(path) as f:
@@ -253,8 +250,6 @@ class CheckpointTensors(Mapping[str, np.ndarray]):
             e = self._entries[name]
         except KeyError:
             raise KeyError(name) from None
-        from neurosim.budget import check_memory
-
         check_memory(e.nbytes * (2 if e.tag == "BF16" else 1), f"tensor {_name(name)} of {e.file}")
         with _open_regular(e.file) as f:
             return _read_entry(f, e)

@@ -33,8 +33,9 @@ import numba
 import numpy as np
 
 from neurosim._config import njit_options
-from neurosim.validation import as_int_counts
+from neurosim.budget import check_memory
 from neurosim.exceptions import CodingRangeError, InputError, ShapeError, unknown_name
+from neurosim.validation import as_int_counts
 
 __all__ = [
     "CODINGS",
@@ -219,8 +220,6 @@ def encode(counts: np.ndarray, coding: str, *, time_steps: int | None = None) ->
     counts = as_int_counts(counts)
     check_sign(counts, coding)
     t_steps = resolve_time_steps(counts, coding, time_steps)
-    from neurosim.budget import check_memory
-
     # The int8 train plus int64/bool temporaries of the same [T, *shape] size, before allocating.
     check_memory(18 * t_steps * max(counts.size, 1), f"dense {coding} spike train of {t_steps} steps x "
                  f"{counts.size} neurons", hint="use encode_events or a bitwise coder")
@@ -378,8 +377,6 @@ def encode_events(counts: np.ndarray, coding: str, *, time_steps: int | None = N
         n_events = int(source.sum()) if coding in _UNARY else int(
             sum(int(np.count_nonzero((source >> s) & 1)) for s in range(t_steps))
         )
-    from neurosim.budget import check_memory
-
     # t int32, index int64, sign int8, weight int64 per event; three int64 per-step arrays in the kernel.
     check_memory(21 * n_events + 24 * t_steps, f"{n_events} {coding} spike events in {t_steps} steps",
                  hint="use a bitwise coder")

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from neurosim.budget import check_memory
 from neurosim.exceptions import ConfigError
 from neurosim.models import ModelConfig
 
@@ -73,8 +74,6 @@ def config_from_hf(config_json: Mapping[str, Any] | str | os.PathLike[str], *, n
     if hidden <= 0 or n_layers <= 0:
         raise ConfigError(f"{where}: keys 'hidden_size' and 'num_hidden_layers' must be > 0 "
                           f"(got {hidden} and {n_layers})")
-    from neurosim.budget import check_memory
-
     # One layer-type entry (and per-layer records downstream) per layer, before building any of them.
     check_memory(64 * n_layers, f"{where}: a configuration of {n_layers} layers", hint="check 'num_hidden_layers'")
     n_kv = _hf_get(cfg, "num_key_value_heads", where, int, n_heads)

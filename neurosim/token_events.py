@@ -15,9 +15,10 @@ import numba
 import numpy as np
 
 from neurosim._config import njit_options
-from neurosim.validation import as_int_counts
+from neurosim.budget import check_memory
 from neurosim.coding import CODINGS, check_coding, check_sign, resolve_time_steps
 from neurosim.exceptions import InputError, ShapeError
+from neurosim.validation import as_int_counts
 
 __all__ = ["TokenEvents", "as_counts_2d", "group_bounds", "token_events"]
 
@@ -215,8 +216,6 @@ def token_events(
     ptr = np.zeros(n_ev.shape[0] + 1, dtype=np.int64)
     np.cumsum(n_ev, out=ptr[1:])
     n_events = int(ptr[-1])
-    from neurosim.budget import check_memory
-
     # chan int32 + t int32 + sign int8 + weight int64 per event, checked before allocating.
     check_memory(17 * n_events, f"{n_events} {coding} spike events of counts {c2.shape}",
                  hint="use a bitwise coder, a smaller k or fewer tokens")

@@ -9,6 +9,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from neurosim.budget import array_bytes, check_memory
 from neurosim.exceptions import InputError, ShapeError
 
 __all__ = [
@@ -187,8 +188,6 @@ def load_npy_rows(path: str | os.PathLike[str], *, max_rows: int, what: str = "a
     ResourceLimitError
         The rows used would exceed the memory limit.
     """
-    from neurosim.budget import array_bytes, check_memory
-
     name = os.fspath(path)
     with open_regular_file(name, what) as fh:
         shape, dtype, fortran, offset = read_npy_header(fh, name)
