@@ -71,11 +71,12 @@ from typing import Literal
 import numpy as np
 from scipy import optimize, special, stats
 
-from neurosim.validation import check_positive
 from neurosim.adaptive import spike_counts
+from neurosim.analysis.sparsity import summarize
 from neurosim.coding import popcount
 from neurosim.energy.report_figures import report_figure
 from neurosim.exceptions import InputError, unknown_name
+from neurosim.validation import check_positive
 
 __all__ = [
     "DEFAULT_FAMILY",
@@ -311,8 +312,6 @@ def count_statistics(counts: np.ndarray) -> dict[str, float]:
     dict
         ``TARGET_NAMES`` -> measured value.
     """
-    from neurosim.analysis.sparsity import summarize
-
     s = summarize(counts, coding="bidirectional")
     return {
         "spikes_per_channel": s.spikes_per_channel,

@@ -16,9 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neurosim.validation import as_float_array, check_positive
+from neurosim.adaptive import spike_counts
+from neurosim.analysis.sparsity import summarize
 from neurosim.energy.report_figures import report_figure, report_table
 from neurosim.exceptions import InputError, ShapeError
+from neurosim.validation import as_float_array, check_positive
 
 __all__ = [
     "DEFAULT_KS",
@@ -96,9 +98,6 @@ def k_sweep(
     ShapeError
         ``activations`` not 2-D.
     """
-    from neurosim.analysis.sparsity import summarize
-    from neurosim.adaptive import spike_counts
-
     x = as_float_array(activations, "activations", min_ndim=2)
     if x.ndim != 2:
         raise ShapeError(f"'activations' must be 2-D [tokens, features] (got shape {x.shape})")
@@ -156,8 +155,6 @@ def layer_table(
     InputError
         Empty ``layers``, a name that is not a string or a repeated name.
     """
-    from neurosim.analysis.sparsity import summarize
-
     pairs = list(layers)
     if not pairs:
         raise InputError("'layers' must hold at least one (name, counts) pair (got none)")

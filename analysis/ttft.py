@@ -23,8 +23,10 @@ from types import MappingProxyType
 
 import numpy as np
 
+from neurosim.counts import prefill_flops
 from neurosim.energy.report_figures import report_table
 from neurosim.exceptions import InputError, unknown_name
+from neurosim.models import get_model_config
 
 __all__ = [
     "BASELINE_MODELS",
@@ -158,9 +160,6 @@ def prefill_flop_ratio(context_length: int, *, baseline: str = "qwen2.5-7b",
     Uses :func:`neurosim.counts.prefill_flops` (projections plus attention, summed over prompt
     positions). This is a work ratio, not a time ratio: it ignores communication and memory time.
     """
-    from neurosim.counts import prefill_flops
-    from neurosim.models import get_model_config
-
     return float(
         prefill_flops(get_model_config(baseline), context_length)
         / prefill_flops(get_model_config(model), context_length)
