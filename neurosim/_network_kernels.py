@@ -108,33 +108,37 @@ def active_lists(s, idx, cnt, nb):  # pragma: no cover
 
 
 @numba.njit(**parallel_options())
-def linear_events(idx, cnt, wt, bias, out, chunk, nb):  # pragma: no cover
+def linear_events(idx, cnt, packed, bias, out, nb):  # pragma: no cover
     """Event-driven linear layer: for each input spike, add its weight row to the targets.
 
-    ``wt`` is the transposed weight [n_in, n_out]; ``idx[r, :cnt[r]]`` lists the spiking inputs of
-    row ``r`` (one row per step and sample). Work and weight reads are proportional to spikes x
-    fan-out. Output columns go in chunks of ``chunk``: a chunk of every weight row stays in cache
-    while all rows of a block reuse it. Summation order: inputs in increasing index from 0, then the
-    bias (``bias`` all zeros for a Linear node).
+    ``packed`` is the transposed weight cut into column chunks, [n_chunks, n_in, chunk] (zero padded
+    past n_out), so that one chunk of every weight row is one contiguous block that stays in cache
+    while all rows of a block reuse it (rows of the plain [n_in, n_out] layout lie a power of two
+    apart and evict each other from the same cache sets). ``idx[r, :cnt[r]]`` lists the spiking
+    inputs of row ``r`` (one row per step and sample); work and weight reads are proportional to
+    spikes x fan-out. ``out`` is [R, n_chunks * chunk]. Summation order: inputs in increasing index
+    from 0, then the bias (all zeros for a Linear node).
     """
     n_rows = out.shape[0]
-    n_out = wt.shape[1]
+    n_chunks, _, chunk = packed.shape
     for b in numba.prange(nb):
         lo = b * n_rows // nb
         hi = (b + 1) * n_rows // nb
-        for c0 in range(0, n_out, chunk):
-            c1 = min(c0 + chunk, n_out)
+        for c in range(n_chunks):
+            wc = packed[c]
+            c0 = c * chunk
             for r in range(lo, hi):
-                o = out[r]
-                for j in range(c0, c1):
+                o = out[r, c0:c0 + chunk]
+                for j in range(chunk):
                     o[j] = np.float32(0.0)
                 ir = idx[r]
                 for k in range(cnt[r]):
-                    w = wt[ir[k]]
-                    for j in range(c0, c1):
+                    w = wc[ir[k]]
+                    for j in range(chunk):
                         o[j] += w[j]
-                for j in range(c0, c1):
-                    o[j] += bias[j]
+                bc = bias[c0:c0 + chunk]
+                for j in range(chunk):
+                    o[j] += bc[j]
 
 
 # --------------------------------------------------------------------------- convolution and pooling

@@ -283,6 +283,7 @@ class Network:
         self.in_shapes: dict[str, tuple[int, ...]] = {}
         self.out_shapes: dict[str, tuple[int, ...]] = {}
         self._geometry: dict[str, dict[str, Any]] = {}
+        self._cache: dict[tuple[str, str], Any] = {}
         for n in self.order:
             self._infer(n)
 
@@ -361,6 +362,21 @@ class Network:
             for key in _PARAMS[node.kind]:
                 _broadcast(name, node, key, shape)
         self.out_shapes[name] = tuple(int(s) for s in out)
+
+    def _packed(self, name: str, w: np.ndarray, bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Transposed weight of linear node ``name`` in column chunks (see linear_events), cached."""
+        key = (name, "packed")
+        if key not in self._cache:
+            n_out, n_in = w.shape
+            chunk = _chunk(n_in, n_out)
+            n_chunks = -(-n_out // chunk)
+            wt = np.zeros((n_in, n_chunks * chunk), dtype=np.float32)
+            wt[:, :n_out] = w.T
+            packed = np.ascontiguousarray(wt.reshape(n_in, n_chunks, chunk).transpose(1, 0, 2))
+            b = np.zeros(n_chunks * chunk, dtype=np.float32)
+            b[:n_out] = bias
+            self._cache[key] = (packed, b)
+        return self._cache[key]
 
     def __repr__(self) -> str:
         return f"Network({len(self.nodes)} nodes: {', '.join(f'{n}:{self.nodes[n].kind}' for n in self.order)})"
@@ -588,7 +604,14 @@ def simulate(network: Network, inputs: Any, *, dt: float, record_membrane: bool 
 
 
 def _fanout(K: Any, network: Network, name: str, node: Node, nonzero_only: bool) -> np.ndarray:
-    """Per input element, the synapses it drives (nonzero weights only, or all for NeuroBench Dense)."""
+    """Per input element, the synapses it drives (nonzero weights only, or all for NeuroBench Dense); cached."""
+    key = (name, f"fanout-{nonzero_only}")
+    if key not in network._cache:
+        network._cache[key] = _compute_fanout(K, network, name, node, nonzero_only)
+    return network._cache[key]
+
+
+def _compute_fanout(K: Any, network: Network, name: str, node: Node, nonzero_only: bool) -> np.ndarray:
     k = node.kind
     shape_in = network.in_shapes[name]
     if k in ("linear", "affine"):
@@ -615,8 +638,9 @@ def _fanout(K: Any, network: Network, name: str, node: Node, nonzero_only: bool)
 
 
 def _chunk(n_in: int, n_out: int) -> int:
-    # output columns per pass: keep the chunk of all weight rows within ~1 MiB (L2/L3 resident)
-    return int(min(n_out, max(64, (2**20 // (4 * n_in)) // 16 * 16)))
+    # output columns per pass: the chunk of all weight rows within ~1 MiB (L2/L3 resident), at least
+    # 32 columns (4 AVX registers) so that the per-spike loop is not all overhead
+    return int(min(-(-n_out // 8) * 8, max(32, (2**20 // (4 * n_in)) // 8 * 8)))
 
 
 def _run_node(K: Any, network: Network, name: str, node: Node, x: np.ndarray, binary: bool, rows: int, dt: float,
@@ -680,16 +704,21 @@ def _run_node(K: Any, network: Network, name: str, node: Node, x: np.ndarray, bi
                         effective_acs=events if connection and spiking_in else 0,
                         effective_macs=events if connection and not spiking_in else 0, neurons=n_out)
     if k in ("linear", "affine"):
-        w = np.asarray(p["weight"], dtype=np.float32)
-        bias = np.asarray(p["bias"], dtype=np.float32).ravel() if k == "affine" else np.zeros(w.shape[0], np.float32)
+        if (name, "w32") not in network._cache:
+            w32 = np.ascontiguousarray(p["weight"], dtype=np.float32)
+            network._cache[(name, "w32")] = (w32, np.asarray(p["bias"], dtype=np.float32).ravel() if k == "affine"
+                                             else np.zeros(w32.shape[0], np.float32))
+        w, bias = network._cache[(name, "w32")]
         if binary:
             s = np.ascontiguousarray(x.reshape(rows, n_in))
             idx = np.empty((rows, n_in), dtype=np.int32)
             cnt = np.empty(rows, dtype=np.int64)
             nb = K.n_blocks(rows, 16)
             K.active_lists(s, idx, cnt, nb)
-            y = np.empty((rows, w.shape[0]), dtype=np.float32)
-            K.linear_events(idx, cnt, np.ascontiguousarray(w.T), bias, y, _chunk(n_in, w.shape[0]), nb)
+            packed, padded_bias = network._packed(name, w, bias)
+            y = np.empty((rows, packed.shape[0] * packed.shape[2]), dtype=np.float32)
+            K.linear_events(idx, cnt, packed, padded_bias, y, nb)
+            y = np.ascontiguousarray(y[:, : w.shape[0]]) if y.shape[1] != w.shape[0] else y
         else:
             y = x.reshape(rows, n_in).astype(np.float32, copy=False) @ w.T
             if k == "affine":
