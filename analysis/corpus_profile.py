@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from neurosim.exceptions import DistributedError
 from neurosim.energy.modes import mode_energy
+from neurosim.energy.profile_overrides import as_profile
 from neurosim.energy.workload import SpikeActivity, Workload
+from neurosim.exceptions import DistributedError
 
 from neurosim.analysis.bootstrap import DEFAULT_REPLICATES, Replicates, interval, replicates
 from neurosim.analysis.corpus import Corpus
@@ -29,6 +30,7 @@ from neurosim.analysis.mergeable import (
     CorpusStats,
     ProjectionStats,
     fidelity,
+    figures,
     group_by_layer,
     merge,
 )
@@ -83,8 +85,6 @@ def _group_arrays(stats: CorpusStats, names: Sequence[str]) -> tuple[np.ndarray,
 
 def _figure_block(stats: CorpusStats, names: Sequence[str], reps: Replicates, coding: str,
                   window: int) -> dict[str, dict[str, float | None]]:
-    from neurosim.analysis.mergeable import figures
-
     ints, peak = _group_arrays(stats, names)
     point = figures(ints.sum(axis=0), peak.max(initial=0), coding=coding, window=window)
     cis = reps.figure_intervals(ints, peak, coding=coding, window=window)
@@ -98,8 +98,6 @@ def _energy_intervals(stats: CorpusStats, layers: Sequence[LayerProfile], energy
     Each replicate re-prices every projection with the replicate's spike statistics (spikes per channel,
     silent fraction, active-block fractions) and token counts, as :func:`price_layers` prices the point.
     """
-    from neurosim.energy.profile_overrides import as_profile
-
     by_name = {}
     for spec in profiles:
         prof = as_profile(spec)

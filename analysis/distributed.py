@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from neurosim.analysis import model_loading
+from neurosim.analysis.torch_profile import profile_model
 from neurosim.exceptions import (
     CorpusError,
     DependencyError,
@@ -145,8 +147,6 @@ def _load(job: ProfileJob) -> tuple[Any, Any, str, str]:
         return hit
     from pathlib import Path
 
-    from neurosim.analysis import model_loading
-
     if job.kind == "hf":
         path = Path(job.source)
         model_loading.check_hf_directory(path)
@@ -196,8 +196,6 @@ def encode(tokenizer: Any, texts: Sequence[str], max_length: int) -> tuple[dict[
 def run_shard(job: ProfileJob, shard: Shard) -> ShardResult:
     """Profile one shard (in whichever process calls it); the model comes from this process's cache."""
     import torch
-
-    from neurosim.analysis.torch_profile import profile_model
 
     model, tokenizer, fingerprint, label = _load(job)
     inputs, mask = encode(tokenizer, shard.texts, job.max_length)

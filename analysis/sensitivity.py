@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from neurosim.energy.profile_overrides import as_profile
 
 __all__ = ["energy_sensitivity", "model_energy_sensitivity"]
 
@@ -51,8 +52,6 @@ def energy_sensitivity(price: Pricer, profiles: Sequence[Any]) -> list[dict[str,
         their values, e.g. ``"synop_energy: 23.6 pJ (default), 35.5 pJ"``); low = high = default when the
         profile has no disputed figure.
     """
-    from neurosim.energy.profile_overrides import as_profile
-
     rows: list[dict[str, Any]] = []
     for spec in profiles:
         prof = as_profile(spec)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from neurosim.analysis.plots import new_axes
 from neurosim.exceptions import InputError
 
 __all__ = ["plot_break_even", "plot_energy_vs_batch"]
@@ -34,8 +35,6 @@ def plot_energy_vs_batch(sweep: pd.DataFrame, ax: Any = None, **kwargs: Any) -> 
     -------
     matplotlib.axes.Axes
     """
-    from neurosim.analysis.plots import new_axes
-
     need = {"profile", "mode", "stack", "batch", "total_j"}
     if not isinstance(sweep, pd.DataFrame) or not need <= set(sweep.columns) or sweep.empty:
         raise InputError(f"'sweep' must be a non-empty batch_sweep() DataFrame with columns {sorted(need)}")
@@ -73,8 +72,6 @@ def plot_break_even(table: pd.DataFrame, ax: Any = None, **kwargs: Any) -> Any:
         Passed to ``ax.bar``.
     """
     import numpy as np
-
-    from neurosim.analysis.plots import new_axes
 
     need = {"profile", "batch", "spikes_per_channel", "dense_on"}
     if not isinstance(table, pd.DataFrame) or not need <= set(table.columns) or table.empty:

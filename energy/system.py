@@ -73,12 +73,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+from neurosim.counts import ModelCounts, analytical_counts
 from neurosim.energy._datafile import Where, read_toml, sources_of
 from neurosim.energy.actions import ActionCounts
-from neurosim.energy.modes import BYTES_PER_WEIGHT, EXECUTION_MODES, mode_energy
+from neurosim.energy.modes import BYTES_PER_WEIGHT, EXECUTION_MODES, _STATE_SCALE, mode_energy
 from neurosim.energy.profiles import HardwareProfile, get_profile, list_profiles
-from neurosim.energy.workload import SpikeActivity, Workload
+from neurosim.energy.workload import PAPER_SILENT_FRACTION, PAPER_SPIKES_PER_CHANNEL, SpikeActivity, Workload
 from neurosim.exceptions import InputError, MissingFigureError, unknown_name
+from neurosim.models import ModelConfig, get_model_config
 
 __all__ = [
     "DEFAULT_CONTEXT",
@@ -404,22 +406,19 @@ def _model_and_workload(model: Any, *, phase: str, context: int, prompt_tokens: 
     """Workload per token of the phase; prefill averages attention over the prompt and writes its KV."""
     if isinstance(model, Workload):
         return model.name, model
-    from neurosim import counts as counts_mod
-    from neurosim import models
-
     if isinstance(model, str):
-        model = models.get_model_config(model)
-    if isinstance(model, counts_mod.ModelCounts):
+        model = get_model_config(model)
+    if isinstance(model, ModelCounts):
         cfg = model.config
         if phase == "decode":
             return cfg.name, Workload.from_model_counts(model)
         model = cfg
-    if not isinstance(model, models.ModelConfig):
+    if not isinstance(model, ModelConfig):
         raise InputError(f"'model' must be a model name, ModelConfig, ModelCounts or Workload "
                          f"(got {type(model).__name__}); see neurosim.models.list_models()")
     if phase == "decode":
-        return model.name, Workload.from_model_counts(counts_mod.analytical_counts(model, context_length=context))
-    mc = counts_mod.analytical_counts(model, context_length=prompt_tokens, batch_prefill=True)
+        return model.name, Workload.from_model_counts(analytical_counts(model, context_length=context))
+    mc = analytical_counts(model, context_length=prompt_tokens, batch_prefill=True)
     # Prefill writes each prompt token's KV once (attention reads it from on-chip tiles) and reads/writes
     # the context-independent state (GLA state, sinks) once per sequence.
     state = float(sum(mc.state_bytes_per_token.values())) + float(sum(mc.fixed_state_bytes.values())) / prompt_tokens
@@ -427,8 +426,6 @@ def _model_and_workload(model: Any, *, phase: str, context: int, prompt_tokens: 
 
 
 def _stored_state_bytes(workload: Workload, mode: str, scope: str) -> float:
-    from neurosim.energy.modes import _STATE_SCALE
-
     return workload.state_bytes * _STATE_SCALE[mode] if scope == "all" else 0.0
 
 
@@ -700,8 +697,6 @@ def activity_at(spikes_per_channel: float) -> SpikeActivity:
     1.13 spikes per channel, fewer silent channels as activity rises (every channel silent at 0). An
     ASSUMPTION used for sweeps over the spike rate (break-even), not a measured law.
     """
-    from neurosim.energy.workload import PAPER_SILENT_FRACTION, PAPER_SPIKES_PER_CHANNEL
-
     s = float(spikes_per_channel)
     if not math.isfinite(s) or s < 0:
         raise InputError(f"'spikes_per_channel' must be a finite number >= 0 (got {spikes_per_channel!r})")
@@ -795,8 +790,6 @@ def break_even_table(model: Any = "spikingbrain-7b", *, profiles: Sequence[str |
     ``hi``), ``report_spikes`` (1.13, for reference).
     """
     import pandas as pd
-
-    from neurosim.energy.workload import PAPER_SPIKES_PER_CHANNEL
 
     name, wl = _model_and_workload(model, phase="decode", context=DEFAULT_CONTEXT, prompt_tokens=1)
     plist = [p if isinstance(p, HardwareProfile) else get_profile(p)

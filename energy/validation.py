@@ -30,7 +30,9 @@ from types import MappingProxyType
 from typing import Any
 
 from neurosim.energy._datafile import Where, read_toml, sources_of
+from neurosim.energy.system import system_energy
 from neurosim.exceptions import InputError
+from neurosim.hf_config import config_from_hf
 
 __all__ = [
     "FRAME_COLUMNS",
@@ -220,8 +222,6 @@ def load_measured(path: str | Path | None = None) -> MeasuredData:
 
 def shape_config(data: MeasuredData, point: MeasuredPoint) -> Any:
     """The :class:`neurosim.models.ModelConfig` of a point's model shape."""
-    from neurosim.hf_config import config_from_hf
-
     return config_from_hf(dict(data.shapes[point.shape]), name=point.shape)
 
 
@@ -361,8 +361,6 @@ Predictor = Callable[..., Any]
 
 
 def _default_predictor() -> Predictor:
-    from neurosim.energy.system import system_energy
-
     return system_energy
 
 
