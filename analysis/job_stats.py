@@ -12,7 +12,7 @@ is no published figure, and :func:`published_figures` says so instead of compari
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,9 @@ __all__ = [
     "PublishedFigure",
     "WINDOW_SPARSITY_SAMPLES",
     "format_published",
+    "layer_energy",
     "layer_records",
+    "profile_layer_energy",
     "neurobench_totals",
     "per_token_events",
     "published_figures",
@@ -175,3 +177,60 @@ def neurobench_totals(simulated: Iterable[Any], synaptic_ops: float) -> dict[str
         "synaptic_ops": syn,
         "synaptic_ops_per_effective_op": syn / effective if effective else float("nan"),
     }
+
+
+def layer_energy(simulated: Iterable[Any], profiles: Sequence[Any], *, mode: str = "w8aspike-event"
+                 ) -> list[dict[str, float | None]]:
+    """Energy per token of each simulated projection on each profile (J), in :func:`layer_records` order.
+
+    Each projection is priced alone (its own measured spike statistics, one call per token) with
+    :func:`neurosim.energy.modes.mode_energy`; a profile that cannot run ``mode`` gives None.
+    Returns one dict per projection: ``"energy {mode} {profile} [J/token]"`` -> value.
+    """
+    from neurosim.energy.modes import mode_energy
+    from neurosim.energy.profile_overrides import as_profile
+    from neurosim.energy.workload import SpikeActivity, Workload
+
+    profs = [as_profile(p) for p in profiles]
+    out = []
+    for sim in simulated:
+        for tally in sim.tallies:
+            wl = Workload.single(tally.in_features, tally.out_features, name=tally.name)
+            stats = SpikeActivity.from_tally(tally)
+            rec: dict[str, float | None] = {}
+            for prof in profs:
+                res = mode_energy(mode, wl, prof, stats)
+                rec[f"energy {mode} {prof.name} [J/token]"] = (None if res.breakdown is None
+                                                               else float(res.breakdown.total_j))
+            out.append(rec)
+    return out
+
+
+def profile_layer_energy(profile: Any, profiles: Sequence[Any]) -> list[dict[str, float | None]]:
+    """Energy of each layer of a torch/snntorch profile (J for the whole profiled input), in the order of
+    ``profile.layer_frame()``: ``"energy {mode} {profile} [J]"`` -> value (None where not priced).
+
+    ANN layers are priced like the profile's totals (:func:`neurosim.analysis.pricing.price_layers` on that
+    layer alone); snntorch neuron layers carry their updates and emitted spikes, connection layers their
+    synaptic ops and dense MACs (:func:`neurosim.analysis.snn_profile` pricing on that layer alone).
+    """
+    if not profiles:
+        return [{} for _ in range(len(profile.layer_frame()))]
+    if hasattr(profile, "synapses"):  # snntorch: neuron layers first, then connection layers
+        from neurosim.analysis.snn_profile import _snn_energy
+
+        parts = [((n,), ()) for n in profile.neurons] + [((), (c,)) for c in profile.synapses]
+        out = []
+        for neurons, synapses in parts:
+            recs = _snn_energy(profile.model, neurons, synapses, profiles)
+            out.append({f"energy snn-event {r['profile']} [J]": r.get("total_j") for r in recs})
+        return out
+    from neurosim.analysis.pricing import price_layers
+    from neurosim.energy.modes import EXECUTION_MODES
+
+    modes = sorted({r["mode"] for r in profile.energy if "mode" in r}, key=list(EXECUTION_MODES).index)
+    out = []
+    for layer in profile.layers:
+        recs = price_layers(profile.model, [layer], modes, profiles)
+        out.append({f"energy {r['mode']} {r['profile']} [J]": r.get("total_j") for r in recs})
+    return out

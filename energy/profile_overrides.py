@@ -31,6 +31,7 @@ __all__ = [
     "Override",
     "apply_overrides",
     "as_profile",
+    "cost_constants",
     "is_profile_path",
     "parse_override",
     "resolve_profiles",
@@ -224,3 +225,60 @@ def sensitivity_variants(profile: HardwareProfile) -> list[tuple[str, HardwarePr
                 continue
             out.append((f"{name} = {alt.raw_value:g} {alt.source_unit} ({alt.source})", variant))
     return out
+
+
+_REF_KEYS = ("param", "divide_by", "power", "minus", "rate", "utilisation")
+
+
+def cost_constants(profile: HardwareProfile) -> list[dict[str, Any]]:
+    """The per-action constants a profile prices with, each with its derivation and citations.
+
+    Returns
+    -------
+    list of dict
+        One record per action with a figure (and one for static power): ``profile``, ``version``, ``action``,
+        ``value`` (SI: J per action, J/byte for memory, W for static power), ``unit``, ``derivation``
+        (how the value follows from the parameters, e.g. ``"synop_energy = 23.6 pJ"``), ``confidence``,
+        ``sources`` (the citations of every parameter or table entry used, ``" | "``-joined).
+    """
+    from neurosim.energy.actions import ACTIONS, MEMORY_ACTIONS
+    from neurosim.energy.tables import get_table
+
+    specs = getattr(profile, "_specs", {}) or {}
+    cost_specs = specs.get("costs", {}) if isinstance(specs, dict) or hasattr(specs, "get") else {}
+    rows: list[dict[str, Any]] = []
+    for action in ACTIONS:
+        value = getattr(profile.costs, action)
+        if value is None:
+            continue
+        spec = cost_specs.get(action, {}) if hasattr(cost_specs, "get") else {}
+        cites: list[str] = []
+        if isinstance(spec, dict):
+            for key in _REF_KEYS:
+                name = spec.get(key)
+                if isinstance(name, str) and name in profile.params:
+                    param = profile.params[name]
+                    # with_params() marks an overridden parameter in its note; its source is no longer the citation.
+                    cites.append(f"user override of {name} ({param.note})" if param.note.startswith("overridden")
+                                 else param.source)
+            if isinstance(spec.get("table"), str):
+                tname, _, key = spec["table"].partition(":")
+                try:
+                    cites.append(get_table(tname)[key].source)
+                except NotFoundError:
+                    pass
+            if "zero" in spec:
+                cites.append("zero by the profile's own statement")
+        rows.append({"profile": profile.name, "version": profile.version, "action": action, "value": float(value),
+                     "unit": "J/byte" if action in MEMORY_ACTIONS else "J",
+                     "derivation": profile.costs.notes.get(action, ""),
+                     "confidence": profile.cost_confidence.get(action, ""),
+                     "sources": " | ".join(dict.fromkeys(cites))})
+    if profile.costs.static_power_w > 0:
+        name = specs.get("static_power") if hasattr(specs, "get") else None
+        src = profile.params[name].source if isinstance(name, str) and name in profile.params else ""
+        rows.append({"profile": profile.name, "version": profile.version, "action": "static_power",
+                     "value": float(profile.costs.static_power_w), "unit": "W",
+                     "derivation": profile.costs.notes.get("static_power", ""),
+                     "confidence": profile.cost_confidence.get("static_power", ""), "sources": src})
+    return rows

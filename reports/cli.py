@@ -10,6 +10,9 @@ import argparse
 import sys
 import traceback
 from collections.abc import Sequence
+from neurosim.budget import parse_size, ENV_VAR
+from neurosim.exceptions import InputError, NeurosimError
+from neurosim.reports import jobs
 
 __all__ = ["main"]
 
@@ -354,9 +357,6 @@ def _build_parsers() -> dict[str, argparse.ArgumentParser]:
 
 
 def _memory_size(value: str) -> str:
-    from neurosim.budget import parse_size
-    from neurosim.exceptions import InputError
-
     try:
         parse_size(value)
     except InputError as exc:
@@ -388,13 +388,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {problem}", file=sys.stderr)
         return 2
-    from neurosim.reports import jobs
-
     args.command_line = [PROG, *args_list]  # recorded in the report's provenance
     if args.memory_limit is not None:  # the budget (and any worker process) reads it from the environment
         import os
-
-        from neurosim.budget import ENV_VAR
 
         os.environ[ENV_VAR] = args.memory_limit
 
@@ -438,8 +434,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _is_expected(exc: BaseException) -> bool:
-    from neurosim.exceptions import NeurosimError
-
     return isinstance(exc, (NeurosimError, OSError))
 
 

@@ -19,8 +19,10 @@ from neurosim.reports.writer import ReportFiles
 
 __all__ = [
     "SCHEMA_VERSION",
+    "claims_display",
     "claims_records",
     "energy_table",
+    "figure_record",
     "format_summary",
     "png_bytes",
     "report_files",
@@ -57,6 +59,25 @@ def png_bytes(fig: Any) -> bytes:
     return buf.getvalue()
 
 
+def vector_bytes(fig: Any, fmt: str) -> bytes:
+    """SVG or PDF of a matplotlib Figure, without creation dates (and with a fixed SVG id salt), so the same
+    figure gives the same bytes."""
+    import matplotlib
+
+    buf = io.BytesIO()
+    meta = {"Date": None} if fmt == "svg" else {"CreationDate": None}
+    with matplotlib.rc_context({"svg.hashsalt": "neurosim", "svg.fonttype": "none"}):
+        fig.savefig(buf, format=fmt, metadata=meta)
+    return buf.getvalue()
+
+
+def figure_record(caption: str, filename: str, fig: Any, *, vectors: Sequence[str] = ("svg", "pdf")) -> Figure:
+    """A report :class:`Figure`: PNG plus the ``vectors`` formats (svg, pdf) for publishing; closes ``fig``."""
+    stem = filename.rsplit(".", 1)[0]
+    twins = {f"{stem}.{fmt}": vector_bytes(fig, fmt) for fmt in vectors}
+    return Figure(caption, filename, png_bytes(fig), vectors=twins)
+
+
 def _per_token_events(result: JobResult) -> dict[str, float]:
     from neurosim.analysis.job_stats import per_token_events
 
@@ -70,9 +91,12 @@ def _neurobench_totals(result: JobResult) -> dict[str, float]:
 
 
 def _layer_records(result: JobResult) -> list[dict[str, Any]]:
-    from neurosim.analysis.job_stats import layer_records
+    from neurosim.analysis.job_stats import layer_energy, layer_records
 
-    return layer_records(result.simulated)
+    recs = layer_records(result.simulated)
+    # Energy per layer: each projection priced alone, event-driven, on every profile of the run.
+    energy = layer_energy(result.simulated, result.profiles or result.profile_names)
+    return [{**r, **e} for r, e in zip(recs, energy, strict=True)]
 
 
 def _energy_rows(records: Mapping[str, Any], stats_label: str) -> list[dict[str, Any]]:
@@ -104,6 +128,39 @@ def sensitivity_table(rows: Sequence[Mapping[str, Any]], *, unit: str = "mJ") ->
     return pd.DataFrame([{"profile": r["profile"], "mode": r["mode"], f"default [{unit}]": r["total_j"] / scale,
                           f"low [{unit}]": r["low_j"] / scale, f"high [{unit}]": r["high_j"] / scale,
                           "high/low": r["spread"], "disputed figures": r["disputed"]} for r in rows])
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:48].rstrip("-") or "table"
+
+
+def _add_latex_tables(files: ReportFiles, sections: Sequence[Section]) -> None:
+    """Every page table as LaTeX (booktabs) beside the CSV: ``<csv name>.tex`` or ``table-<caption>.tex``."""
+    from neurosim.reports.render import format_latex_table
+
+    seen: set[str] = set()
+    for sec in sections:
+        for tab in sec.tables:
+            name = (tab.csv_name[:-4] if tab.csv_name else f"table-{_slug(tab.caption)}") + ".tex"
+            while name in seen:
+                name = name[:-4] + "-2.tex"
+            seen.add(name)
+            files.add_text(name, format_latex_table(tab.frame, caption=tab.caption, label=f"tab:{name[:-4]}"))
+
+
+def provenance_section(provenance: Any, constants_csv: str | None) -> Section:
+    """The report page's Provenance section: the run and the per-operation constants with citations."""
+    from neurosim.reports.provenance import constants_frame
+
+    return Section(
+        "Provenance",
+        "How this report was made (also in provenance.json; summary.json holds all but the command line and "
+        "time stamp), and every per-operation constant the energy figures used, with how it was derived and "
+        "its citation.",
+        tables=(Table("Run", provenance.run_frame()),
+                Table("Per-operation constants used", constants_frame(provenance.constants), constants_csv)))
 
 
 def summary_record(result: JobResult) -> dict[str, Any]:
@@ -151,6 +208,31 @@ def summary_record(result: JobResult) -> dict[str, Any]:
         "claims": {c.id: c.status for c in result.claims},
         "units": {"energy": "J", "events": "count per token", "fractions": "1"},
     }
+
+
+def claims_display(records: Sequence[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
+    """The claims as a reader sees them: energies in pJ (not ``3.400e-14 J``), a stated lower bound as
+    ``>100``, columns id, reported, recomputed, unit, status, reason. CSV/JSON keep SI numbers."""
+    import re
+
+    recs = records.to_dict("records") if isinstance(records, pd.DataFrame) else list(records)
+    rows = []
+    for r in recs:
+        reported, recomputed, unit = r.get("reported"), r.get("recomputed"), r.get("unit", "")
+        scale = 1e12 if unit == "J" else 1.0
+        shown_unit = "pJ" if unit == "J" else unit
+
+        def fmt(v: Any) -> Any:
+            return f"{float(v) * scale:.4g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
+        rep = fmt(reported)
+        # A claim stated as a bound ("over 100x") is shown as one, not as the number 100.
+        if isinstance(reported, (int, float)) and re.search(
+                rf"(over|more than|above|>)\s*{re.escape(f'{float(reported):g}')}", str(r.get("claim", ""))):
+            rep = f">{float(reported) * scale:g}"
+        rows.append({"id": r.get("id"), "reported": rep, "recomputed": fmt(recomputed), "unit": shown_unit,
+                     "status": r.get("status"), "reason": r.get("reason")})
+    return pd.DataFrame(rows, columns=["id", "reported", "recomputed", "unit", "status", "reason"])
 
 
 def claims_records(claims: Sequence[Any]) -> list[dict[str, Any]]:
@@ -222,8 +304,11 @@ def _statistics_frame(result: JobResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _figures(result: JobResult) -> list[Figure]:
+def _figures(result: JobResult, *, vectors: Sequence[str] = ()) -> list[Figure]:
     from neurosim.analysis import plots
+
+    def make(caption: str, filename: str, fig: Any) -> Figure:
+        return figure_record(caption, filename, fig, vectors=vectors)
 
     figs = []
     first = result.simulated[0]
@@ -233,20 +318,20 @@ def _figures(result: JobResult) -> list[Figure]:
     picked = np.flatnonzero(np.abs(row) <= 15)[:20]
     if picked.size:  # a large k leaves no small count to draw: the raster is omitted, not an error
         fig = plots.plot_coders(row[picked])
-        figs.append(Figure(f"Spike raster of {picked.size} input channels of {name} (token 0, channels with "
+        figs.append(make(f"Spike raster of {picked.size} input channels of {name} (token 0, channels with "
                            "|count| <= 15) for each coder (report figure 10 analogue)", "raster.png",
-                           png_bytes(fig)))
+                           fig))
     ax = plots.plot_count_histogram(result.all_counts)
-    figs.append(Figure("Distribution of |spike counts| over every simulated projection input "
-                       "(report figure 9 analogue)", "count_histogram.png", png_bytes(ax.figure)))
+    figs.append(make("Distribution of |spike counts| over every simulated projection input "
+                       "(report figure 9 analogue)", "count_histogram.png", ax.figure))
     ax = plots.plot_k_sweep(result.sweep)
-    figs.append(Figure("Window sparsity and share of |counts| <= 7 versus k (report table 11 analogue)",
-                       "k_sweep.png", png_bytes(ax.figure)))
+    figs.append(make("Window sparsity and share of |counts| <= 7 versus k (report table 11 analogue)",
+                       "k_sweep.png", ax.figure))
     ranges = {(r["mode"], r["profile"]): (r["low_j"], r["high_j"]) for r in _sensitivity(result)}
     ax = plots.plot_energy(result.energy["rows"], ranges=ranges)
-    figs.append(Figure("Energy per token of the spiked projections of all layers per mode and profile, measured "
+    figs.append(make("Energy per token of the spiked projections of all layers per mode and profile, measured "
                        "spike statistics, split into compute, memory and static; whiskers: the range over the "
-                       "disputed figures in the profile's data file", "energy.png", png_bytes(ax.figure)))
+                       "disputed figures in the profile's data file", "energy.png", ax.figure))
     from neurosim.analysis.system_plots import plot_break_even, plot_energy_vs_batch
     from neurosim.energy.system import batch_sweep, break_even_table
 
@@ -255,18 +340,18 @@ def _figures(result: JobResult) -> list[Figure]:
                         stats=result.measured_stats)
     if not sweep.empty:
         ax = plot_energy_vs_batch(sweep)
-        figs.append(Figure("System energy per decoded token vs batch size (weights shared by the batch, static "
+        figs.append(make("System energy per decoded token vs batch size (weights shared by the batch, static "
                            "power x time, chips needed), measured spike statistics", "energy_vs_batch.png",
-                           png_bytes(ax.figure)))
+                           ax.figure))
     be = break_even_table(result.model_counts, profiles=profs)
     if not be.empty:
         ax = plot_break_even(be)
-        figs.append(Figure("Spikes per channel at which event-driven execution beats INT8 dense per token, at "
+        figs.append(make("Spikes per channel at which event-driven execution beats INT8 dense per token, at "
                            "batch 1 and 64 (chips compared with INT8 dense on an A100)", "break_even.png",
-                           png_bytes(ax.figure)))
+                           ax.figure))
     ax = plots.plot_prefill()
-    figs.append(Figure("Prefill FLOPs and measured TTFT versus context length, SpikingBrain-7B vs Qwen2.5-7B "
-                       "(report table 7 points overlaid)", "prefill.png", png_bytes(ax.figure)))
+    figs.append(make("Prefill FLOPs and measured TTFT versus context length, SpikingBrain-7B vs Qwen2.5-7B "
+                       "(report table 7 points overlaid)", "prefill.png", ax.figure))
     return figs
 
 
@@ -286,10 +371,17 @@ def _intro(result: JobResult) -> str:
     )
 
 
-def report_files(result: JobResult, formats: Sequence[str]) -> ReportFiles:
-    """Every file of the report folder for ``formats`` (summary.json and claims.json always)."""
+def report_files(result: JobResult, formats: Sequence[str], *, provenance: Any = None) -> ReportFiles:
+    """Every file of the report folder for ``formats`` (summary.json and claims.json always).
+
+    ``provenance`` (a :class:`neurosim.reports.provenance.Provenance`) adds ``summary.json["provenance"]``,
+    ``provenance.json`` and a Provenance section with the per-operation constants and their citations.
+    """
     files = ReportFiles()
     summary = summary_record(result)
+    if provenance is not None:
+        summary["provenance"] = provenance.stable()
+        files.add_json("provenance.json", provenance.full())
     files.add_json("summary.json", summary)
     files.add_json("claims.json", claims_records(result.claims))
     layers = pd.DataFrame(summary["layers"])
@@ -303,6 +395,8 @@ def report_files(result: JobResult, formats: Sequence[str]) -> ReportFiles:
         "statistics.csv": stats, "k_sweep.csv": result.sweep,
         "sensitivity.csv": pd.DataFrame(summary["energy"]["sensitivity"]),
     }
+    if provenance is not None:
+        tables["constants.csv"] = pd.DataFrame(provenance.constants)
     if "json" in formats:
         files.add_json("energy.json", {"spiked_measured": result.energy, "spiked_paper_stats": result.energy_paper,
                                        "whole_model_measured": result.energy_all})
@@ -312,15 +406,17 @@ def report_files(result: JobResult, formats: Sequence[str]) -> ReportFiles:
     if "csv" in formats:
         for name, frame in tables.items():
             files.add_text(name, frame.to_csv(index=False, float_format="%.10g"))
-    if not ({"md", "html"} & set(formats)):
+    if not ({"md", "html", "tex"} & set(formats)):
         return files
     from neurosim.analysis.job_stats import WINDOW_SPARSITY_SAMPLES
 
-    figures = _figures(result)
+    figures = _figures(result, vectors=tuple(f for f in ("svg", "pdf") if f in formats))
     for fig in figures:
         files[fig.filename] = fig.png
+        for vname, data in fig.vectors.items():
+            files[vname] = data
     csv_link = (lambda n: n) if "csv" in formats else (lambda n: None)
-    claim_view = claims[["id", "reported", "recomputed", "unit", "status", "reason"]]
+    claim_view = claims_display(claims_records(result.claims))
     sections = [
         Section("Sparsity and spike statistics",
                 "Each sparsity figure of the report uses its own definition; they are shown side by side on the "
@@ -370,6 +466,10 @@ def report_files(result: JobResult, formats: Sequence[str]) -> ReportFiles:
                 "integer math); window_sparsity is over " + WINDOW_SPARSITY_SAMPLES["layers"] + ".",
                 tables=(Table("Per-projection tallies", layers, csv_link("layers.csv")),)),
     ]
+    if provenance is not None:
+        sections.append(provenance_section(provenance, csv_link("constants.csv")))
+    if "tex" in formats:
+        _add_latex_tables(files, sections)
     title = f"neurosim energy report: {result.config.name}"
     intro = _intro(result)
     if "md" in formats:

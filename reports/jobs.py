@@ -186,11 +186,15 @@ def run_claims(args: argparse.Namespace) -> int:
     if args.format == "csv":
         sys.stdout.write(frame.to_csv(index=False))
     elif args.format == "md":
+        from neurosim.reports.document import claims_display
         from neurosim.reports.render import format_markdown_table
 
-        print(format_markdown_table(frame))
+        print(format_markdown_table(claims_display(records)))
     else:
-        print(format_terminal_table(frame.drop(columns=["reason"]), max_width=160))
+        from neurosim.reports.document import claims_display
+
+        # Energies in pJ and stated bounds as bounds (">100"); --format csv/json keep SI numbers.
+        print(format_terminal_table(claims_display(records).drop(columns=["reason"]), max_width=160))
         print()
         for r in records:
             print(f"{r['id']}: {r['reason']}")
@@ -393,7 +397,7 @@ def _write_profile(args: argparse.Namespace, profile: Any, title: str) -> int:
     settings = getattr(profile, "settings", {}) or {}
     inputs = {k: settings[k] for k in ("input_shape", "calling", "path") if settings.get(k) is not None}
     files = profile_report_files(profile, title=title, formats=args.format,
-                                 provenance=_provenance(args, priced, inputs))
+                                 provenance=_provenance(args, priced, inputs), profiles=priced)
     out = _write(args.out, files, args=args)
     print(format_profile(profile))
     print(f"\nReport written to {out}/ ({len(files)} files)")

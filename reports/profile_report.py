@@ -77,20 +77,36 @@ def format_profile(profile: Any) -> str:
     return "\n".join(lines)
 
 
-def profile_report_files(profile: Any, *, title: str, formats: Sequence[str]) -> ReportFiles:
-    """Every file of a profile report: summary.json always, tables and pages per ``formats``."""
+def profile_report_files(profile: Any, *, title: str, formats: Sequence[str],
+                         provenance: Any = None, profiles: Sequence[Any] = ()) -> ReportFiles:
+    """Every file of a profile report: summary.json always, tables and pages per ``formats``.
+
+    ``provenance`` (a :class:`neurosim.reports.provenance.Provenance`) adds ``summary.json["provenance"]``,
+    ``provenance.json`` and a Provenance section (run, per-operation constants with citations).
+    """
     files = ReportFiles()
     summary = profile_summary(profile)
+    if provenance is not None:
+        summary["provenance"] = provenance.stable()
+        files.add_json("provenance.json", provenance.full())
     files.add_json("summary.json", summary)
     layers = profile.layer_frame()
+    if profiles:  # energy per layer (whole profiled input), priced like the totals on the same profiles
+        from neurosim.analysis.job_stats import profile_layer_energy
+
+        layers = pd.concat([layers.reset_index(drop=True),
+                            pd.DataFrame(profile_layer_energy(profile, profiles))], axis=1)
     energy = pd.DataFrame(list(profile.energy))
     if "csv" in formats:
         files.add_text("layers.csv", layers.to_csv(index=False, float_format="%.10g"))
         files.add_text("energy.csv", energy.to_csv(index=False, float_format="%.10g"))
+        if provenance is not None:
+            files.add_text("constants.csv", pd.DataFrame(provenance.constants).to_csv(index=False,
+                                                                                       float_format="%.10g"))
     if "json" in formats:
         files.add_json("layers.json", summary["layers"])
         files.add_json("energy.json", summary["energy"])
-    if {"md", "html"} & set(formats):
+    if {"md", "html", "tex"} & set(formats):
         figures: list[Figure] = []
         rows = _priced(list(profile.energy))
         if rows:
@@ -115,7 +131,15 @@ def profile_report_files(profile: Any, *, title: str, formats: Sequence[str]) ->
         if not skipped.empty:
             tables.append(Table("Skipped modules", skipped))
         sections = [Section("Profile", text, tables=tuple(tables), figures=tuple(figures))]
+        if provenance is not None:
+            from neurosim.reports.document import provenance_section
+
+            sections.append(provenance_section(provenance, "constants.csv" if "csv" in formats else None))
         intro = "Profile of a user model the SpikingBrain way (neurosim)."
+        if "tex" in formats:
+            from neurosim.reports.document import _add_latex_tables
+
+            _add_latex_tables(files, sections)
         if "md" in formats:
             files.add_text("index.md", format_markdown(title, intro, sections))
         if "html" in formats:

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-__all__ = ["Figure", "Section", "Table", "format_html", "format_markdown", "format_markdown_table",
-           "format_terminal_table"]
+__all__ = ["Figure", "Section", "Table", "format_html", "format_latex_table", "format_markdown",
+           "format_markdown_table", "format_terminal_table"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class Figure:
     caption: str
     filename: str  # PNG file name in the report folder
     png: bytes = field(repr=False)
+    # Vector twins for publishing, file name -> bytes (e.g. {"energy.svg": ..., "energy.pdf": ...}).
+    vectors: dict[str, bytes] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,9 @@ def format_markdown(title: str, intro: str, sections: list[Section]) -> str:
             out += [f"**{tab.caption}**" + (f" ([CSV]({tab.csv_name}))" if tab.csv_name else ""), ""]
             out += [format_markdown_table(tab.frame), ""]
         for fig in sec.figures:
-            out += [f"![{fig.caption}]({fig.filename})", "", f"*{fig.caption}*", ""]
+            twins = ", ".join(f"[{n.rsplit('.', 1)[-1].upper()}]({n})" for n in fig.vectors)
+            out += [f"![{fig.caption}]({fig.filename})", "",
+                    f"*{fig.caption}*" + (f" ({twins})" if twins else ""), ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -136,16 +140,85 @@ def format_html(title: str, intro: str, sections: list[Section]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def format_terminal_table(frame: pd.DataFrame, *, max_width: int = 120) -> str:
-    """A compact fixed-width table for the terminal."""
-    cells = [[str(c) for c in frame.columns]] + [
-        [_cell(v) for v in row] for row in frame.itertuples(index=False)
-    ]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
-    lines = []
-    for n, row in enumerate(cells):
-        line = "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
-        lines.append(line[:max_width])
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths)[:max_width])
+def format_terminal_table(frame: pd.DataFrame, *, max_width: int = 120, max_cell: int = 60,
+                          csv_hint: str | None = None) -> str:
+    """A compact fixed-width table for the terminal that never drops a column silently.
+
+    Columns that do not fit ``max_width`` continue in further blocks below (the first column repeated as
+    the row key, each block headed "columns i-j of n"); text cells longer than ``max_cell`` characters are
+    shortened with "..." and a closing line says so and where the full values are (``csv_hint``).
+    """
+    shortened = False
+
+    def cell(v: object) -> str:
+        nonlocal shortened
+        text = _cell(v)
+        if len(text) > max_cell:
+            shortened = True
+            return text[: max_cell - 3] + "..."
+        return text
+
+    cols = [str(c) for c in frame.columns]
+    if not cols:
+        return ""
+    cells = [cols] + [[cell(v) for v in row] for row in frame.itertuples(index=False)]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(cols))]
+    # Numbers right-aligned, text (and the row key) left-aligned.
+    right = [i > 0 and pd.api.types.is_numeric_dtype(frame.iloc[:, i]) for i in range(len(cols))]
+    # Blocks of columns that fit: column 0 (the row key) leads every block.
+    blocks: list[list[int]] = []
+    current: list[int] = [0]
+    used = widths[0]
+    for i in range(1, len(cols)):
+        if len(current) > 1 and used + 2 + widths[i] > max_width:
+            blocks.append(current)
+            current, used = [0], widths[0]
+        current.append(i)
+        used += 2 + widths[i]
+    blocks.append(current)
+    lines: list[str] = []
+    for b, block in enumerate(blocks):
+        if len(blocks) > 1:
+            if b:
+                lines.append("")
+            rest = f"{block[1] + 1}" if len(block) == 2 else f"{block[1] + 1}-{block[-1] + 1}"
+            lines.append(f"(columns 1-{block[-1] + 1} of {len(cols)})" if b == 0 else
+                         f"(columns 1, {rest} of {len(cols)})")
+        for n, row in enumerate(cells):
+            lines.append("  ".join(row[i].rjust(widths[i]) if right[i] else row[i].ljust(widths[i])
+                                   for i in block).rstrip())
+            if n == 0:
+                lines.append("  ".join("-" * widths[i] for i in block))
+    if shortened:
+        where = f"; full values in {csv_hint}" if csv_hint else "; full values in the CSV/JSON output"
+        lines.append(f"(cells longer than {max_cell} characters shortened with ...{where})")
     return "\n".join(lines)
+
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def _latex(text: object) -> str:
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+def format_latex_table(frame: pd.DataFrame, *, caption: str = "", label: str | None = None) -> str:
+    """A DataFrame as a LaTeX ``table`` with booktabs rules (``\\usepackage{booktabs}``).
+
+    Numbers are right-aligned with the same 4 significant digits as the Markdown tables; text is escaped.
+    """
+    cols = [str(c) for c in frame.columns]
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
+    spec = "".join("r" if n else "l" for n in numeric)
+    lines = [r"\begin{table}[htbp]", r"\centering"]
+    if caption:
+        lines.append(rf"\caption{{{_latex(caption)}}}")
+    if label:
+        lines.append(rf"\label{{{_latex(label)}}}")
+    lines += [rf"\begin{{tabular}}{{{spec}}}", r"\toprule", " & ".join(_latex(c) for c in cols) + r" \\",
+              r"\midrule"]
+    for row in frame.itertuples(index=False):
+        lines.append(" & ".join(_latex(_cell(v)) for v in row) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"

@@ -25,7 +25,11 @@ def test_shared_option_has_one_help_text(option: str) -> None:
             continue
         assert action.help, f"{option} in {name or 'default'} has no help text"
         kind = "print" if option == "--format" and action.choices else "file"
-        helps.setdefault(kind, set()).add(action.help)
+        text = action.help
+        if option == "--out":  # one text; only the stated default differs (compare writes elsewhere)
+            assert text == cli.OUT_HELP.format(default=action.default), name
+            text = cli.OUT_HELP
+        helps.setdefault(kind, set()).add(text)
     assert helps, option
     for kind, texts in helps.items():
         assert len(texts) == 1, f"{option} ({kind}) has {len(texts)} help texts: {texts}"
@@ -43,6 +47,6 @@ def test_format_choices_named_alike() -> None:
             assert action.default == cli.FORMATS, name
 
 
-@pytest.mark.parametrize("command", ["", "sweep-k", "raster", "torch", "hf"])
+@pytest.mark.parametrize("command", ["", "sweep-k", "raster", "torch", "hf", "compare"])
 def test_report_writers_take_no_progress(command: str) -> None:
     assert "--no-progress" in _actions(cli._build_parsers()[command])

@@ -93,3 +93,98 @@ def test_profile_energy_plot_axis_is_per_forward_pass(monkeypatch, tmp_path, cap
     assert code == 0, err
     assert labels and all("per forward pass" in s and "per token" not in s for s in labels)
     del torch
+
+
+# --- item 6: provenance and compare -----------------------------------------------------------------------
+
+
+def test_provenance_recorded(checkpoint, tmp_path, capsys) -> None:
+    import importlib.metadata as md
+    import subprocess
+
+    from neurosim.energy.profiles import get_profile
+
+    out = tmp_path / "r"
+    code, _, err = run(capsys, *job(checkpoint, out, "--format", "json,html", "--set", "loihi.synop_energy=35.5pJ"))
+    assert code == 0, err
+    prov = json.loads((out / "summary.json").read_text())["provenance"]
+    assert prov["libraries"]["numpy"] == md.version("numpy")
+    assert prov["overrides"] == ["loihi.synop_energy=35.5pJ"]
+    consts = {(c["profile"], c["action"]): c for c in prov["constants"]}
+    assert consts["loihi", "add_int8"]["value"] == pytest.approx(35.5e-12)
+    assert "override" in consts["loihi", "add_int8"]["sources"]
+    ref = get_profile("paper-45nm")
+    assert consts["paper-45nm", "add_int8"]["value"] == pytest.approx(ref.costs.add_int8)
+    assert "Horowitz" in consts["paper-45nm", "add_int8"]["sources"] or consts["paper-45nm", "add_int8"]["sources"]
+    assert "checkpoint" in json.dumps(prov["inputs"])
+    full = json.loads((out / "provenance.json").read_text())
+    assert "--tokens 12" in full["command_line"] and full["timestamp"].endswith("Z")
+    root = Path(__file__).parents[1]
+    if (root / ".git").exists():
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+        assert prov["git"]["commit"] == head.strip()
+    html = (out / "index.html").read_text()
+    assert "Per-operation constants used" in html and "35.5 pJ" in html
+
+
+def test_compare_two_reports(checkpoint, tmp_path, capsys) -> None:
+    for k in ("2", "4"):
+        code, _, err = run(capsys, *job(checkpoint, tmp_path / f"k{k}", "--k", k, "--format", "json"))
+        assert code == 0, err
+    out = tmp_path / "cmp"
+    code, stdout, err = run(capsys, "compare", str(tmp_path / "k2"), str(tmp_path / "k4"), "--out", str(out))
+    assert code == 0, err
+    a = json.loads((tmp_path / "k2" / "summary.json").read_text())
+    b = json.loads((tmp_path / "k4" / "summary.json").read_text())
+    rows = {(r["section"], r["item"]): r for r in json.loads((out / "compare.json").read_text())}
+    k_row = rows["settings", "k"]
+    assert (k_row["A"], k_row["B"]) == (2.0, 4.0)
+    spc = rows["statistics", "spikes_per_channel"]
+    assert spc["B - A"] == pytest.approx(b["sparsity"]["spikes_per_channel"] - a["sparsity"]["spikes_per_channel"])
+    ev = next(r for r in rows.values() if r["item"] == "w8aspike-event | loihi: total_j")
+    loihi = [r["total_j"] for s in (a, b) for r in s["energy"]["measured"]
+             if r["profile"] == "loihi" and r["mode"] == "w8aspike-event"]
+    assert ev["B / A"] == pytest.approx(loihi[1] / loihi[0])
+    assert "spikes_per_channel" in stdout and {"compare.csv", "compare.tex", "compare.md"} <= {
+        p.name for p in out.iterdir()}
+    code, _, err = run(capsys, "compare", str(tmp_path / "k2"), str(tmp_path / "nothing"), "--out", str(out))
+    assert code == 1 and "does not exist" in err
+
+
+# --- item 7: publishable figures and tables --------------------------------------------------------------
+
+
+def test_vector_figures_and_latex_tables(checkpoint, tmp_path, capsys) -> None:
+    out = tmp_path / "r"
+    code, _, err = run(capsys, *job(checkpoint, out, "--format", "md,svg,pdf,tex,csv"))
+    assert code == 0, err
+    names = {p.name for p in out.iterdir()}
+    for stem in ("energy", "k_sweep", "count_histogram"):
+        assert {f"{stem}.png", f"{stem}.svg", f"{stem}.pdf"} <= names, stem
+    assert (out / "energy.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+    assert (out / "energy.pdf").read_bytes().startswith(b"%PDF")
+    tex = [p for p in out.iterdir() if p.suffix == ".tex"]
+    assert tex and all("\\toprule" in p.read_text() and "\\bottomrule" in p.read_text() for p in tex)
+    layers = (out / "layers.csv").read_text().splitlines()[0]
+    assert "energy" in layers  # energy per layer
+    claims = (out / "claims.csv").read_text()
+    md = (out / "index.md").read_text()
+    assert "e-14 J" not in md and "pJ" in md
+    assert ">100" in md  # ttft-4m speed-up shown as a lower bound
+
+
+# --- item 8: terminal tables never drop columns silently ------------------------------------------------
+
+
+def test_terminal_table_keeps_every_column() -> None:
+    import pandas as pd
+
+    from neurosim.reports.render import format_terminal_table
+
+    frame = pd.DataFrame({"name": ["a", "b"], **{f"column_{i}": [1.5 * i, 2.0] for i in range(12)},
+                          "reason": ["x" * 200, "short"]})
+    text = format_terminal_table(frame, max_width=80, csv_hint="t.csv")
+    assert all(len(line) <= 80 for line in text.splitlines())
+    for col in frame.columns:
+        assert col in text, col
+    assert "t.csv" in text and "shortened" in text
