@@ -85,7 +85,7 @@ from neurosim.coding import check_coding, resolve_time_steps
 from neurosim.exceptions import InputError, OverflowRiskError, ShapeError, unknown_name
 from neurosim.quant import INT8_MAX, QuantizedWeight
 from neurosim.tally import BLOCK_SIZES, ProjectionTally
-from neurosim.token_events import TokenEvents, as_counts_2d, group_bounds, token_events
+from neurosim.token_events import TokenEvents, as_counts_2d, check_codable, group_bounds, token_events
 
 __all__ = [
     "DEFAULT_COLUMN_BLOCK",
@@ -502,7 +502,7 @@ def _auto_block(block: int | None, n_tok: int, n_out: int) -> int:
     return int(min(_MAX_AUTO_BLOCK, max(DEFAULT_COLUMN_BLOCK, -(-per_thread // 64) * 64)))
 
 
-def _run_integer(c2: np.ndarray, ev: TokenEvents, weight: QuantizedWeight, path: str,
+def _run_integer(c2: np.ndarray, ev: TokenEvents | None, weight: QuantizedWeight, path: str,
                  acc_dtype: np.dtype, *, write_acc: bool, merge_planes: bool,
                  column_block: int | None, kernel: str = "auto") -> np.ndarray:
     n_tok = c2.shape[0]
@@ -633,13 +633,15 @@ def scale_accumulators(acc: np.ndarray, weight: QuantizedWeight, vth: Any, bias:
 
 
 def _project(c2: np.ndarray, vth2: np.ndarray, weight: QuantizedWeight, bias: np.ndarray | None,
-             ev: TokenEvents, path: str, merge_planes: bool, column_block: int | None,
+             ev: TokenEvents | None, coding: str, path: str, merge_planes: bool, column_block: int | None,
              time_steps: int | None, kernel: str = "auto") -> np.ndarray:
     if path == "float":
         y = (c2 * vth2) @ weight.dequantize().T
     else:
-        acc_dtype = accumulator_dtype(c2, weight.group_size, coding=ev.coding, time_steps=time_steps,
+        acc_dtype = accumulator_dtype(c2, weight.group_size, coding=coding, time_steps=time_steps,
                                       merge_planes=merge_planes or path == "dense")
+        if ev is None and path == "event" and _choose_kernel(kernel, c2, acc_dtype, merge_planes) == "walk":
+            ev = token_events(c2, coding, time_steps=time_steps, group_size=weight.group_size)
         y = _run_integer(c2, ev, weight, path, acc_dtype, write_acc=False,
                          merge_planes=merge_planes, column_block=column_block, kernel=kernel)
         y *= vth2
@@ -693,9 +695,11 @@ def project_counts(
     if (v <= 0).any():
         raise InputError(f"'vth' must be > 0 (got min {v.min()!r})")
     b = None if bias is None else _check_bias(bias, weight.out_features)
-    ev = token_events(c2, coding, time_steps=time_steps, group_size=weight.group_size)
-    y = _project(c2, v.reshape(-1, 1), weight, b, ev, path, merge_planes, column_block, time_steps,
-                 kernel)
+    # The pair kernel reads the counts directly (a (token, channel)'s merged multiplier is its count):
+    # check they are codable, and build the events only if the walk runs.
+    check_codable(c2, coding, time_steps)
+    y = _project(c2, v.reshape(-1, 1), weight, b, None, coding, path, merge_planes, column_block,
+                 time_steps, kernel)
     return y.reshape(*lead, weight.out_features)
 
 
@@ -797,8 +801,8 @@ def w8aspike_linear(
     counts, vth = spike_counts(x, k)
     c2 = np.ascontiguousarray(counts.reshape(-1, weight.in_features))
     ev = token_events(c2, coding, time_steps=time_steps, group_size=weight.group_size)
-    y = _project(c2, vth.reshape(-1, 1), weight, b, ev, path, merge_planes, column_block, time_steps,
-                 kernel)
+    y = _project(c2, vth.reshape(-1, 1), weight, b, ev, coding, path, merge_planes, column_block,
+                 time_steps, kernel)
     tally = _tally(ev, c2, weight.out_features, name)
     return SpikingLinearResult(
         output=y.reshape(*x.shape[:-1], weight.out_features), tally=tally, counts=counts, vth=vth,

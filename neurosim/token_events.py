@@ -20,7 +20,8 @@ from neurosim.coding import CODINGS, check_coding, check_sign, resolve_time_step
 from neurosim.exceptions import InputError, ShapeError
 from neurosim.validation import as_int_counts
 
-__all__ = ["TokenEvents", "as_counts_2d", "group_bounds", "token_events"]
+__all__ = ["BINARY", "TERNARY", "TWOS_COMPLEMENT", "TokenEvents", "as_counts_2d", "check_codable", "group_bounds",
+           "token_events"]
 
 # Coder ids handed to the compiled kernels: each coder's position in neurosim.coding.CODINGS, the one
 # list of coders (a coder renamed or removed there fails here at import, not silently in a kernel).
@@ -162,6 +163,25 @@ def group_bounds(in_features: int, group_size: int | None) -> np.ndarray:
     return np.minimum(np.arange(n_groups + 1, dtype=np.int64) * size, in_features)
 
 
+def check_codable(counts2d: np.ndarray, coding: str, time_steps: int | None = None) -> int:
+    """Check that :func:`token_events` can code ``counts2d`` with ``coding``; return the time steps.
+
+    The checks without the events, for kernels that read the counts directly (same errors as
+    :func:`token_events`).
+    """
+    check_coding(coding)
+    check_sign(counts2d, coding)
+    n_steps = resolve_time_steps(counts2d, coding, time_steps)
+    if _CODE_IDS[coding] in (BINARY, TERNARY):
+        total = float(np.abs(counts2d).sum(dtype=np.float64))
+        if total > _MAX_EVENTS:
+            raise InputError(
+                f"{coding!r} coding of 'counts' needs {total:.3g} events (one per unit of count), more "
+                f"than the {_MAX_EVENTS} the engine materialises; use a bitwise coder"
+            )
+    return n_steps
+
+
 def token_events(
     counts: Any,
     coding: str = "bidirectional",
@@ -197,18 +217,9 @@ def token_events(
     InputError
         A unary code that would need more than 2**31 events.
     """
-    check_coding(coding)
     c2, _ = as_counts_2d(counts)
-    check_sign(c2, coding)
-    n_steps = resolve_time_steps(c2, coding, time_steps)
+    n_steps = check_codable(c2, coding, time_steps)
     code = _CODE_IDS[coding]
-    if code in (BINARY, TERNARY):
-        total = float(np.abs(c2).sum(dtype=np.float64))
-        if total > _MAX_EVENTS:
-            raise InputError(
-                f"{coding!r} coding of 'counts' needs {total:.3g} events (one per unit of count), more "
-                f"than the {_MAX_EVENTS} the engine materialises; use a bitwise coder"
-            )
     bounds = group_bounds(c2.shape[1], group_size)
     n_groups = bounds.shape[0] - 1
     n_ev = np.empty(c2.shape[0] * n_groups, dtype=np.int64)
