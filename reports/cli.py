@@ -10,7 +10,8 @@ import argparse
 import sys
 import traceback
 from collections.abc import Sequence
-from neurosim.budget import parse_size, ENV_VAR
+
+from neurosim.budget import ENV_VAR, parse_size
 from neurosim.exceptions import InputError, NeurosimError
 from neurosim.reports import jobs
 
