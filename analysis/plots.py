@@ -21,8 +21,13 @@ from matplotlib.figure import Figure
 import numpy as np
 import pandas as pd
 
-from neurosim.validation import as_int_counts
+from neurosim.analysis.sparsity import count_distribution
+from neurosim.analysis.ttft import TABLE_7, fit_baseline
+from neurosim.coding import CODINGS, encode
+from neurosim.counts import prefill_flops
 from neurosim.exceptions import InputError, ShapeError
+from neurosim.models import get_model_config
+from neurosim.validation import as_int_counts
 
 __all__ = [
     "new_axes",
@@ -114,8 +119,6 @@ def plot_raster(counts_1d: Any, coding: str = "bidirectional", ax: Axes | None =
     -------
     matplotlib.axes.Axes
     """
-    from neurosim.coding import encode
-
     counts = _counts_1d(counts_1d)
     train = encode(counts, coding)
     if ax is None:
@@ -160,8 +163,6 @@ def plot_coders(counts_1d: Any, *, codings: Sequence[str] | None = None, **kwarg
     -------
     matplotlib.figure.Figure
     """
-    from neurosim.coding import CODINGS, encode
-
     counts = _counts_1d(counts_1d)
     codings = tuple(CODINGS if codings is None else codings)
     if not codings:
@@ -205,8 +206,6 @@ def plot_count_histogram(counts: Any, ax: Axes | None = None, *, max_value: int 
     -------
     matplotlib.axes.Axes
     """
-    from neurosim.analysis.sparsity import count_distribution
-
     dist = count_distribution(counts, max_value=max_value)
     if ax is None:
         ax = new_axes()
@@ -407,10 +406,6 @@ def plot_prefill(ax: Axes | None = None, *, lengths: Sequence[int] | None = None
     matplotlib.axes.Axes
         The TTFT axes (the FLOP axis is its ``twinx``).
     """
-    from neurosim.analysis.ttft import TABLE_7, fit_baseline
-    from neurosim.counts import prefill_flops
-    from neurosim.models import get_model_config
-
     if ax is None:
         ax = new_axes((7.2, 4.6))
     n = np.asarray(TABLE_7.lengths, dtype=float)
