@@ -13,9 +13,10 @@ contenders alternate within every repeat so machine load (the development machin
 them alike:
 
 * ``event``: the event path from activations to output: adaptive threshold and spike counts
-  (``spike_counts``), spike coding into token-major events, integer accumulation and float scaling
-  (``project_counts(..., path="event")``, ``kernel="auto"``: the event walk or the multiply-add-pairs
-  token-block kernel, see ``neurosim.engine``). One-off weight quantisation, transposition and pair
+  (``spike_counts``), integer accumulation and float scaling (``project_counts(..., path="event")``,
+  ``kernel="auto"``: at 1 token the event walk, which codes the counts into token-major spike events
+  and adds the weight rows of firing channels; from 2 tokens on the multiply-add-pairs token-block
+  kernel, which reads the counts directly; see ``neurosim.engine``). One-off weight quantisation, transposition and pair
   packing are excluded (model-load cost); the profiling tally is timed separately as ``event_call_s``.
 * INT8 peers: torch's dynamic-quantised ``nn.Linear`` (``torch.ao.quantization.quantize_dynamic``,
   qint8 weights, activations re-quantised to uint8 per call; the ``x86``/fbgemm engine) and weight-only

@@ -61,7 +61,7 @@ def _madd_generic(builder: ir.IRBuilder, a: ir.Value, b: ir.Value) -> ir.Value:
 
 
 @functools.cache
-def pair_block(n_vec: int, n_tok: int):
+def pair_block(n_vec: int, n_tok: int, *, portable: bool = False):
     """Intrinsic ``f(w, w_off, w_vstride, c, c_off, c_tstride, n_pairs, out, o_off, o_tstride)``.
 
     Multiply-adds ``n_pairs`` input-channel pairs of ``n_vec`` vectors of 8 outputs against ``n_tok``
@@ -72,8 +72,9 @@ def pair_block(n_vec: int, n_tok: int):
     int16 1-D, token ``t``'s pair ``p`` at ``2 (c_off + t * c_tstride + p)``. Offsets and strides in
     those units. One step: per vector one 16-byte load widened to int16; per token one broadcast
     pair; per (vector, token) one multiply-add-pairs into its int32 accumulator register.
+    ``portable=True`` emits the generic form even on AVX2 hosts (to test it).
     """
-    use_avx2 = has_avx2_madd()
+    use_avx2 = has_avx2_madd() and not portable
 
     @intrinsic
     def _pairs(typingctx, w, w_off, w_vs, c, c_off, c_ts, n_pairs, out, o_off, o_ts):

@@ -406,3 +406,31 @@ def test_auto_kernel_matches_both_kernels_on_calibrated_activations():
         dense = w8aspike_linear(x, qw, path="dense").output
         for out in outs:
             np.testing.assert_array_equal(out, dense)
+
+
+@pytest.mark.parametrize("portable", [False, True])
+def test_pair_block_equals_numpy_with_and_without_avx2(portable):
+    # The intrinsic on its own: AVX2 vpmaddwd where the host has it, and the generic vector IR that
+    # other CPUs compile (forced here with portable=True), against NumPy int64 dot products.
+    import numba
+
+    from neurosim._int8_dot import pair_block
+
+    block = pair_block(2, 3, portable=portable)
+
+    @numba.njit
+    def run(w, c, n_pairs, out):
+        block(w, 0, n_pairs * 16, c, 0, n_pairs, n_pairs, out, 0, 16)
+
+    rng = np.random.default_rng(9)
+    n_pairs = 5
+    q = rng.integers(-127, 128, size=(16, 2 * n_pairs)).astype(np.int8)  # 2 vectors of 8 outputs
+    counts = rng.integers(-(2**15) + 1, 2**15, size=(3, 2 * n_pairs)).astype(np.int16)
+    counts[0] = 2**15 - 1
+    q[0] = -127
+    # packed: vector v, pair p -> (q[8v + j, 2p], q[8v + j, 2p + 1]) for j in 0..7
+    w = q.reshape(2, 8, n_pairs, 2).transpose(0, 2, 1, 3).reshape(-1).copy()
+    out = np.zeros(3 * 16, dtype=np.int32)
+    run(w, counts.reshape(-1).copy(), n_pairs, out)
+    expected = counts.astype(np.int64) @ q.T.astype(np.int64)  # [tokens, 16 outputs]
+    np.testing.assert_array_equal(out.reshape(3, 16), expected)
