@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from neurosim import _network_kernels as K
 from neurosim.exceptions import GraphError, InputError, ResourceLimitError, ShapeError, UnsupportedNodeError
 
 __all__ = [
@@ -537,8 +538,6 @@ def simulate(network: Network, inputs: Any, *, dt: float, record_membrane: bool 
     ResourceLimitError
         The estimated memory exceeds ``max_bytes``.
     """
-    from neurosim import _network_kernels as K
-
     if not isinstance(network, Network):
         raise InputError(f"'network' must be a neurosim Network (got {type(network).__name__})")
     try:
