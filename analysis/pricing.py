@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from neurosim.energy.memory_traffic import snn_memory_traffic
 from neurosim.energy.modes import EXECUTION_MODES
-from neurosim.energy.workload import SpikeStatistics, Workload
-from neurosim.exceptions import unknown_name
+from neurosim.energy.profile_overrides import as_profile
+from neurosim.energy.system import system_energy
+from neurosim.energy.workload import SpikeActivity, Workload
+from neurosim.exceptions import InputError, MissingFigureError, unknown_name
 
 from neurosim.analysis._torch_hooks import profile_names
 
@@ -23,6 +26,9 @@ if TYPE_CHECKING:  # only for annotations: torch_profile imports this module
     from neurosim.analysis.torch_profile import LayerProfile
 
 __all__ = ["energy_choices", "price_layers"]
+
+# Modes whose projection inputs are spiking neurons (one count update per input channel per token).
+_SPIKING_MODES = ("w8aspike-event", "w8aspike-gpu")
 
 
 def energy_choices(modes: Any, profiles: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -55,19 +61,17 @@ def price_layers(label: str, layers: Sequence[LayerProfile], modes: Sequence[str
     chips (GPUs: the most any layer needs; event-driven chips: every layer's own). ``seconds`` is the
     device time of the forward pass, ``chips`` the chips assumed. Only ``nn.Linear`` projections are
     priced: attention score products, norms and skipped layers are not. A mode the profile cannot run,
-    or a figure it lacks, gives None energies and the ``reason``; never 0.
+    or a figure it lacks, gives None energies and the ``reason``; never 0. Memory: weight bytes per
+    fetched row block come from the mode's counts; spiking modes add one read and one write of each
+    input neuron's state per update (``memory_traffic`` in the record; zero with the reason where the
+    profile's neuron-update energy already holds it).
     """
     if not profiles or not modes or not layers:
         return ()
-    from neurosim.energy.system import system_energy
-    from neurosim.exceptions import InputError, MissingFigureError
-
     # Rows of one forward call share one weight fetch: they are the batch of a system step.
     work = [(lay, Workload.single(lay.in_features, lay.out_features, name=lay.name),
-             SpikeStatistics.from_tally(lay.tally), max(1, round(lay.tokens / lay.calls))) for lay in layers]
+             SpikeActivity.from_tally(lay.tally), max(1, round(lay.tokens / lay.calls))) for lay in layers]
     records = []
-    from neurosim.energy.profile_overrides import as_profile
-
     for spec in profiles:
         prof = as_profile(spec)  # a shipped name or a user's HardwareProfile
         pname = prof.name
@@ -89,7 +93,19 @@ def price_layers(label: str, layers: Sequence[LayerProfile], modes: Sequence[str
                 if r.chips is not None:
                     chips.append(r.chips)
                     static_w = max(static_w, r.static_power_w / r.chips)
-            rec: dict[str, Any] = {"model": label, "mode": mode, "profile": pname}
+            mem = None
+            if not reason and mode in _SPIKING_MODES:
+                # weight reads per fetched row block are in the mode's counts; add each spiking neuron's
+                # state read + write per update (neurosim.energy.memory_traffic), at the profile's level
+                try:
+                    mem = snn_memory_traffic(synaptic_events=0.0, neuron_updates=float(
+                        sum(lay.tokens * lay.in_features for lay in layers)), profile=prof)
+                except InputError as exc:
+                    reason = str(exc)
+                else:
+                    parts[1] += mem.total_j
+            rec: dict[str, Any] = {"model": label, "mode": mode, "profile": pname,
+                                   "memory_traffic": None if mem is None else mem.to_dict()}
             if reason:
                 rec.update(compute_j=None, memory_j=None, static_j=None, interchip_j=None, total_j=None,
                            seconds=None, chips=None, reason=reason)

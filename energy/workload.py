@@ -202,7 +202,3 @@ class Workload:
     def spiked_macs(self) -> float:
         """Dense MACs per token of projections with spike-coded input."""
         return math.fsum(p.macs_per_token for p in self.projections if p.spiked)
-
-
-# Transitional: analysis/torch_profile.py is being split by its owner; it moves to SpikeActivity after that.
-SpikeStatistics = SpikeActivity
