@@ -100,10 +100,41 @@ def _counts_1d(counts: Any) -> np.ndarray:
     return arr
 
 
-def plot_raster(counts_1d: Any, coding: str = "bidirectional", ax: Axes | None = None, **kwargs: Any) -> Axes:
+#: Above this many time steps a raster is drawn as an image (one pixel column per step) instead of markers:
+#: a unary train of a large count (``raster --k 1000``) has thousands of steps.
+_IMAGE_STEPS = 200
+#: At most this many labelled time-step ticks per panel; long trains are thinned (T = 61 was unreadable).
+_MAX_TIME_TICKS = 12
+
+
+def _time_ticks(ax: Axes, t_steps: int) -> None:
+    """Integer time-step ticks, every step for short trains, a bounded number for long ones."""
+    from matplotlib.ticker import MaxNLocator
+
+    if t_steps <= _MAX_TIME_TICKS:
+        ax.set_xticks(range(t_steps))
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=_MAX_TIME_TICKS - 2, integer=True, min_n_ticks=2))
+    ax.tick_params(axis="x", labelsize=7)
+
+
+def _spike_legend(target: Any, *, negative: bool, **kwargs: Any) -> Any:
+    """Legend of the spike markers (for an Axes or a Figure), placed by the caller outside the data."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], ls="none", marker="^", color=_POS, label="+1 spike")]
+    if negative:
+        handles.append(Line2D([], [], ls="none", marker="v", color=_NEG, label="-1 spike"))
+    return target.legend(handles=handles, fontsize=7, frameon=False, **kwargs)
+
+
+def plot_raster(counts_1d: Any, coding: str = "bidirectional", ax: Axes | None = None, *, legend: bool = True,
+                **kwargs: Any) -> Axes:
     """Time-by-neuron raster of the spike train coding ``counts_1d`` (report figure 10 analogue).
 
-    Positive spikes are drawn as up-ticks in blue, negative spikes as down-ticks in red.
+    Positive spikes are drawn as up-ticks in blue, negative spikes as down-ticks in red (trains longer than
+    200 steps as an image, one column per step). The legend sits outside the axes, so it never hides a
+    spike; time-step labels are thinned to at most 12 for long trains.
 
     Parameters
     ----------
@@ -112,6 +143,8 @@ def plot_raster(counts_1d: Any, coding: str = "bidirectional", ax: Axes | None =
     coding : str
         Spike coder (see :data:`neurosim.coding.CODINGS`).
     ax : matplotlib Axes, optional
+    legend : bool
+        Draw the marker legend (right of the axes); :func:`plot_coders` draws one for the whole figure.
     **kwargs
         Forwarded to ``Axes.scatter`` (e.g. ``s=``).
 
@@ -122,34 +155,64 @@ def plot_raster(counts_1d: Any, coding: str = "bidirectional", ax: Axes | None =
     counts = _counts_1d(counts_1d)
     train = encode(counts, coding)
     if ax is None:
-        ax = new_axes((6.4, max(2.4, 0.28 * counts.size + 1.2)))
+        ax = new_axes((6.4, max(2.4, 0.28 * counts.size + 1.6)))
     t_steps = train.shape[0]
-    kwargs.setdefault("s", 60)
-    for sign, color, marker, label in ((1, _POS, "^", "+1 spike"), (-1, _NEG, "v", "-1 spike")):
-        t, i = np.nonzero(train == sign)
-        if t.size:
-            ax.scatter(t, i, marker=marker, color=color, label=label, **kwargs)
+    if t_steps > _IMAGE_STEPS:
+        from matplotlib.colors import ListedColormap
+
+        img = np.sign(train.T).astype(float)  # [neurons, T]: -1, 0, +1
+        ax.imshow(img, aspect="auto", interpolation="nearest", cmap=ListedColormap([_NEG, "white", _POS]),
+                  vmin=-1, vmax=1, extent=(-0.5, t_steps - 0.5, counts.size - 0.5, -0.5))
+    else:
+        kwargs.setdefault("s", 60 if t_steps <= 40 else max(6.0, 2400.0 / t_steps))
+        for sign, color, marker, label in ((1, _POS, "^", "+1 spike"), (-1, _NEG, "v", "-1 spike")):
+            t, i = np.nonzero(train == sign)
+            if t.size:
+                ax.scatter(t, i, marker=marker, color=color, label=label, **kwargs)
+        ax.set_ylim(-0.6, counts.size - 0.4)
+        ax.invert_yaxis()
     ax.set_xlim(-0.6, t_steps - 0.4)
-    ax.set_ylim(-0.6, counts.size - 0.4)
-    ax.set_xticks(range(t_steps))
+    _time_ticks(ax, t_steps)
     ax.set_yticks(range(counts.size))
     ax.set_yticklabels([f"{j} ({c:+d})" if c else f"{j} (0)" for j, c in enumerate(counts)])
-    ax.invert_yaxis()
     ax.grid(True, color="0.9")
     ax.set_axisbelow(True)
     ax.set_xlabel("time step")
     ax.set_ylabel("neuron (count)")
-    if (train < 0).any():
-        ax.legend(fontsize=7, loc="lower left", framealpha=0.9)
+    if legend:
+        # Right of the axes: never over a spike, never under the title.
+        _spike_legend(ax, negative=bool((train < 0).any()), loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                      borderaxespad=0.0)
     n_spikes = int(np.abs(train).sum())
     ax.set_title(f"{coding}\nT = {t_steps} steps, {n_spikes} spikes", fontsize=10)
     return ax
 
 
+def _separate_titles(fig: Figure, axes: Sequence[Axes]) -> None:
+    """Shrink panel titles until neighbours do not overlap and none runs off the figure."""
+    renderer = fig.canvas.get_renderer()
+    for split in (False, True):
+        if split:  # still too wide at the smallest size: one fact per line
+            for ax in axes:
+                ax.set_title(ax.get_title().replace(", ", "\n"))
+        for size in (8.0, 7.0, 6.0, 5.0):
+            for ax in axes:
+                ax.title.set_fontsize(size)
+            fig.canvas.draw()
+            boxes = [ax.title.get_window_extent(renderer) for ax in axes]
+            width = fig.bbox.width
+            clash = (any(a.x1 > b.x0 for a, b in zip(boxes, boxes[1:]))
+                     or any(b.x0 < 0 or b.x1 > width for b in boxes))
+            if not clash:
+                return
+
+
 def plot_coders(counts_1d: Any, *, codings: Sequence[str] | None = None, **kwargs: Any) -> Figure:
     """One raster panel per spike coder for the same counts (a Figure with one Axes per coder).
 
-    Unsigned coders (binary, bitwise) code ``|counts|``; their panel title says so.
+    Unsigned coders (binary, bitwise) code ``|counts|``; their panel title says so. One legend for the
+    figure sits below the panels (never over a spike); panel titles are shrunk until they neither overlap
+    nor clip.
 
     Parameters
     ----------
@@ -171,21 +234,28 @@ def plot_coders(counts_1d: Any, *, codings: Sequence[str] | None = None, **kwarg
     for c in codings:
         unsigned = c in ("binary", "bitwise")
         steps.append(encode(np.abs(counts) if unsigned else counts, c).shape[0])
-    fig = Figure(figsize=(min(15.0, 0.3 * sum(steps) + 2.0 * len(codings)), max(3.0, 0.32 * counts.size + 1.8)),
-                 layout="constrained")
+    # Panel widths in inches: about 0.12 in per step, at least 1.5 in so a short bit-coded panel keeps a
+    # readable title; the figure is capped at 18 in (long panels shrink, their ticks are thinned anyway).
+    widths = [max(1.5, 0.12 * s) for s in steps]
+    room = 16.4 - 1.5 * sum(w == 1.5 for w in widths)  # what the long panels may share
+    long_total = sum(w for w in widths if w > 1.5)
+    if long_total > room > 0:
+        widths = [w if w == 1.5 else max(1.5, w * room / long_total) for w in widths]
+    fig = Figure(figsize=(min(18.0, sum(widths) + 1.6), max(3.2, 0.32 * counts.size + 2.2)), layout="constrained")
     FigureCanvasAgg(fig)
-    # Narrow bit-coded panels still need room for a readable two-line title.
-    axes = fig.subplots(1, len(codings), sharey=True, width_ratios=[max(s, 8) for s in steps])
+    axes = fig.subplots(1, len(codings), sharey=True, width_ratios=widths)
     axes = np.atleast_1d(axes)
     for ax, c in zip(axes, codings, strict=True):
         unsigned = c in ("binary", "bitwise")
-        plot_raster(np.abs(counts) if unsigned else counts, c, ax=ax, **kwargs)
+        plot_raster(np.abs(counts) if unsigned else counts, c, ax=ax, legend=False, **kwargs)
         if unsigned and (counts < 0).any():
             ax.set_title(ax.get_title().replace(c, f"{c}\nof |counts|", 1), fontsize=8)
         else:
             ax.title.set_fontsize(8)
         if ax is not axes[0]:
             ax.set_ylabel("")
+    _spike_legend(fig, negative=bool((counts < 0).any()), loc="outside lower center", ncols=2)
+    _separate_titles(fig, list(axes))
     return fig
 
 
