@@ -56,3 +56,21 @@ def test_memory_dominates_a_small_snn_on_the_45nm_table() -> None:
     m = snn_memory_traffic(synaptic_events=syn, neuron_updates=upd, profile=p)
     compute = syn * p.costs.add_int8
     assert m.total_j / (m.total_j + compute) > 0.9
+
+
+def test_profile_model_adds_neuron_state_traffic_in_spiking_modes() -> None:
+    torch = pytest.importorskip("torch")
+    from neurosim.analysis.torch_profile import profile_model
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 8))
+    x = torch.randn(4, 16)
+    prof = profile_model(net, x, profiles=("paper-45nm", "loihi"))
+    rec = {(r["mode"], r["profile"]): r for r in prof.energy}
+    ev = rec["w8aspike-event", "paper-45nm"]
+    tokens = 4
+    want_bytes = 2 * tokens * (16 + 32) * DEFAULT_STATE_BYTES        # read + write, both layers' inputs
+    assert ev["memory_traffic"]["total_bytes"] == pytest.approx(want_bytes)
+    assert ev["memory_traffic"]["total_j"] > 0
+    assert rec["w8aspike-event", "loihi"]["memory_traffic"]["total_j"] == 0.0   # inside neuron_updates
+    assert rec["fp16-dense", "paper-45nm"]["memory_traffic"] is None              # no spiking neurons
