@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from neurosim.energy.profile_overrides import as_profile, is_profile_path
+from neurosim.energy.profiles import HardwareProfile
 from neurosim.exceptions import DependencyError, InputError, ShapeError
 
 __all__ = [
@@ -269,9 +271,6 @@ def profile_names(profiles: Any) -> tuple[Any, ...]:
     :class:`~neurosim.energy.profiles.HardwareProfile` (e.g. from ``load_profile``) is kept as is.
     Price with :func:`neurosim.energy.profile_overrides.as_profile` on each item.
     """
-    from neurosim.energy.profile_overrides import as_profile, is_profile_path
-    from neurosim.energy.profiles import HardwareProfile
-
     items = (profiles,) if isinstance(profiles, (str, HardwareProfile)) else tuple(profiles)
     out: list[Any] = []
     for n in items:

@@ -27,9 +27,23 @@ from typing import Any
 
 import pandas as pd
 
+from neurosim.analysis._torch_hooks import (
+    call_model,
+    check_int,
+    check_model,
+    connection_counts,
+    guarded,
+    is_spiking_tensor,
+    plain_fields,
+    profile_names,
+    reset_neuron_state,
+    skipped_modules,
+    spiking_neurons,
+)
+from neurosim.energy.actions import ActionCounts, evaluate, missing_costs
+from neurosim.energy.memory_traffic import snn_memory_traffic
+from neurosim.energy.profile_overrides import as_profile
 from neurosim.exceptions import InputError, ShapeError
-
-from neurosim.analysis._torch_hooks import check_int, check_model, plain_fields, profile_names
 
 __all__ = [
     "NeuronLayerProfile",
@@ -202,14 +216,6 @@ class _Recording:
 def _record(model: Any, inputs: Any, neurons: list[tuple[str, Any]], *, calling: str,
             num_steps: int | None, torch: Any) -> _Recording:
     """Run ``model`` with hooks, in the given calling style; the model is restored afterwards."""
-    from neurosim.analysis._torch_hooks import (
-        call_model,
-        connection_counts,
-        guarded,
-        is_spiking_tensor,
-        reset_neuron_state,
-    )
-
     conn_types = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d)
     names = {m: n or "<root>" for n, m in model.named_modules()}
     rec = _Recording([n for n, _ in neurons])
@@ -341,8 +347,6 @@ def profile_snn(
         torch or snntorch is not installed.
     """
     torch = check_model(model)
-    from neurosim.analysis._torch_hooks import skipped_modules, spiking_neurons
-
     neurons = spiking_neurons(model)
     if not neurons:
         raise InputError("'model' holds no snntorch SpikingNeuron layer; use profile_model for ANNs")
@@ -463,10 +467,6 @@ def _snn_energy(label: str, neurons: Sequence[NeuronLayerProfile],
     (:func:`neurosim.energy.memory_traffic.snn_memory_traffic`; zero with the reason where the
     per-event figure already contains the access); the bytes are in ``memory_traffic``.
     """
-    from neurosim.energy.actions import ActionCounts, evaluate, missing_costs
-    from neurosim.energy.memory_traffic import snn_memory_traffic
-    from neurosim.energy.profile_overrides import as_profile
-
     spikes = float(sum(n.spikes for n in neurons))
     updates = float(sum(n.neuron_updates for n in neurons))
     synops = float(sum(s.synops for s in synapses))

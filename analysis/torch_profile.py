@@ -51,15 +51,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neurosim.validation import check_positive
 from neurosim.adaptive import spike_counts
-from neurosim.coding import check_coding
-from neurosim.exceptions import InputError, ShapeError, unknown_name
-from neurosim.tally import ProjectionTally, sum_tallies
-
-from neurosim.analysis._torch_hooks import check_int, check_model, plain
-from neurosim.analysis.mergeable import CorpusStats, StatsBuilder
+from neurosim.analysis._torch_hooks import (
+    call_model,
+    check_int,
+    check_model,
+    final_tensor,
+    guarded,
+    plain,
+    skipped_modules,
+    to_float64,
+)
+from neurosim.analysis.mergeable import CorpusStats, StatsBuilder, stats_record
 from neurosim.analysis.pricing import energy_choices, price_layers
+from neurosim.analysis.sparsity import window_sparsity
+from neurosim.coding import check_coding
+from neurosim.engine import PATHS, w8aspike_linear
+from neurosim.exceptions import InputError, ShapeError, unknown_name
+from neurosim.quant import quantize_weight
+from neurosim.tally import ProjectionTally, sum_tallies
+from neurosim.validation import check_positive
 
 __all__ = ["LayerProfile", "ModelProfile", "profile_model"]
 
@@ -214,8 +225,6 @@ class ModelProfile:
         if self.layer_groups:
             out["layer_groups"] = [dict(g) for g in self.layer_groups]
         if self.stats is not None:
-            from neurosim.analysis.mergeable import stats_record
-
             out["exact"] = [stats_record(p) for p in self.stats.projections.values()]
         return out
 
@@ -239,9 +248,6 @@ class _LayerAcc:
 
     def __init__(self, name: str, module: Any, group_size: int | None, *, coding: str = "bidirectional",
                  collect: bool = False) -> None:
-        from neurosim.analysis._torch_hooks import to_float64
-        from neurosim.quant import quantize_weight
-
         self.name = name
         self.kind = type(module).__name__
         self.in_features = int(module.in_features)
@@ -262,8 +268,6 @@ class _LayerAcc:
 
     def add_window(self, counts: np.ndarray) -> None:
         # The report's rule ("exclude": values beyond the 3-step INT3 window are left out).
-        from neurosim.analysis.sparsity import window_sparsity
-
         ws = window_sparsity(counts, _WINDOW, mode="exclude")
         self.window += (ws.spikes, ws.n_values)
 
@@ -375,9 +379,6 @@ def profile_model(
     (4, True)
     """
     torch = check_model(model)
-    from neurosim.analysis._torch_hooks import call_model, final_tensor, guarded, skipped_modules, to_float64
-    from neurosim.engine import PATHS, w8aspike_linear
-
     k = check_positive(k, "k")
     check_coding(coding)
     if path not in PATHS:
