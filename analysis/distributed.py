@@ -84,6 +84,7 @@ class ProfileJob:
 
 
 @dataclass(frozen=True)
+    allow_pickle: bool = False  # hf: also load torch .bin pickles (they can run code)
 class Shard:
     """A slice of the corpus: global prompt indices, their texts and their line numbers in the file."""
 
@@ -150,7 +151,7 @@ def _load(job: ProfileJob) -> tuple[Any, Any, str, str]:
     if job.kind == "hf":
         path = Path(job.source)
         model_loading.check_hf_directory(path)
-        model, tokenizer = model_loading.load_hf_directory(path)
+        model, tokenizer = model_loading.load_hf_directory(path, allow_pickle=job.allow_pickle)
         label = path.name
     elif job.kind == "torch":
         model, tokenizer = model_loading.load_factory(job.source)

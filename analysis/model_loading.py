@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 import importlib
 import importlib.util
+import os
 from pathlib import Path
 import sys
 from typing import Any
@@ -74,6 +75,7 @@ def load_factory(spec: str) -> tuple[Any, Any]:
     factory = getattr(module, attr)
     if not callable(factory):
         raise InputError(f"{spec!r} must name a callable factory (got {type(factory).__name__})")
+    _check_no_required_args(factory, spec)
     made = factory()
     model, example = (made if isinstance(made, tuple) and len(made) == 2 else (made, None))
     if not isinstance(model, require_torch().nn.Module):
@@ -100,43 +102,132 @@ def _import_spec_module(mod_name: str) -> Any:
             sys.modules.pop(mod_id, None)
             raise DependencyError(f"{str(file)!r} imports {exc.name!r}, which is not installed") from exc
         return module
+    # The current directory is searched too (as `python -c` would): `energy-report torch snnnet:build` run from
+    # snnnet.py's folder must find it, although the console script's own folder heads sys.path.
+    cwd = os.getcwd()
+    added = cwd not in sys.path
+    if added:
+        sys.path.insert(0, cwd)
     try:
         return importlib.import_module(mod_name)
     except ModuleNotFoundError as exc:
         if exc.name is not None and (mod_name == exc.name or mod_name.startswith(exc.name + ".")):
-            msg = (f"module {mod_name!r} not found (is it on sys.path? run from its directory, or "
-                   "give a file path 'path/to/file.py:FACTORY')")
+            msg = (f"module {mod_name!r} not found in the current directory ({cwd}) or on sys.path; run from "
+                   "the folder that holds it, or give a file path 'path/to/file.py:FACTORY'")
             raise NotFoundError(msg) from exc
         raise DependencyError(f"module {mod_name!r} imports {exc.name!r}, which is not installed") from exc
+    finally:
+        if added and cwd in sys.path:
+            sys.path.remove(cwd)
 
 
-def load_hf_directory(path: Path) -> tuple[Any, Any]:
+def _check_no_required_args(factory: Any, spec: str) -> None:
+    """Raise :class:`InputError` when ``factory`` cannot be called without arguments."""
+    import inspect
+
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):  # builtins without a signature: let the call decide
+        return
+    required = [n for n, p in sig.parameters.items()
+                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if required:
+        raise InputError(f"factory {spec!r} needs argument(s) {', '.join(required)}; energy-report calls it with "
+                         "none: wrap it in a function without arguments that returns (model, example_inputs)")
+
+
+#: File suffixes of torch pickles: loading one can run arbitrary code.
+_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+
+
+def _weights_policy(path: Path, allow_pickle: bool) -> None:
+    """Refuse a directory whose weights exist only as torch pickles unless the user opted in."""
+    names = sorted(p.name for p in path.iterdir() if p.is_file())
+    if any(n.endswith(".safetensors") for n in names) or allow_pickle:
+        return
+    pickles = [n for n in names if n.endswith(_PICKLE_SUFFIXES)]
+    if pickles:
+        raise InputError(f"{str(path)!r} holds its weights only as torch pickles ({', '.join(pickles[:3])}); "
+                         "loading a pickle can run code, so only *.safetensors are read: convert the weights "
+                         "(model.save_pretrained(dir, safe_serialization=True)) or pass --allow-pickle if you "
+                         "trust the files")
+    raise InputError(f"{str(path)!r} has no *.safetensors weights (nor torch .bin); is it a complete HuggingFace "
+                     "model directory?")
+
+
+def _model_type(path: Path) -> str | None:
+    import json
+
+    try:
+        value = json.loads((path / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def load_hf_directory(path: Path, *, allow_pickle: bool = False) -> tuple[Any, Any]:
     """Load model and tokenizer from a local HuggingFace directory, offline.
 
-    ``*ForCausalLM`` architectures load with ``AutoModelForCausalLM``, others with ``AutoModel``.
+    ``*ForCausalLM`` architectures load with ``AutoModelForCausalLM``, others with ``AutoModel``. Only
+    ``*.safetensors`` weights are read unless ``allow_pickle=True`` (torch ``.bin`` files are pickles,
+    which can run code when loaded).
 
     Raises
     ------
     DependencyError
         transformers is not installed.
+    InputError
+        Weights only as pickles without ``allow_pickle``; a configuration transformers does not know (e.g.
+        a SpikingBrain ``gla_swa`` checkpoint, which ``energy-report --checkpoint`` reads); files that
+        transformers or torch cannot load (one line, the loader's reason).
     """
+    path = Path(path)
     try:
         import transformers
     except ImportError as exc:
         raise DependencyError(f"profiling a HuggingFace directory needs transformers: {_HF_HINT}") from exc
-    config = transformers.AutoConfig.from_pretrained(path, local_files_only=True)
-    tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+    _weights_policy(path, allow_pickle)
+    try:
+        config = transformers.AutoConfig.from_pretrained(path, local_files_only=True)
+    except (ValueError, KeyError, OSError) as exc:
+        mtype = _model_type(path)
+        if mtype == "gla_swa":
+            raise InputError(f"{str(path)!r} is a SpikingBrain checkpoint (model_type 'gla_swa'), which transformers "
+                             f"does not know; simulate it with `energy-report --checkpoint {path}`") from None
+        raise InputError(f"{str(path)!r}: transformers cannot read its config.json (model_type {mtype!r}): "
+                         f"{' '.join(str(exc).split())[:300]}") from None
+    kwargs: dict[str, Any] = {"local_files_only": True}
+    if not allow_pickle:
+        kwargs["use_safetensors"] = True
     archs = getattr(config, "architectures", None) or []
-    if any(a.endswith("ForCausalLM") for a in archs):
-        model = transformers.AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
-    else:
-        model = transformers.AutoModel.from_pretrained(path, local_files_only=True)
+    auto = (transformers.AutoModelForCausalLM if any(a.endswith("ForCausalLM") for a in archs)
+            else transformers.AutoModel)
+    import pickle
+
+    # transformers' own progress bars ("Loading checkpoint shards") would interleave with energy-report's
+    # output: silenced while loading, the caller's setting restored afterwards.
+    hf_logging = transformers.utils.logging
+    bars_were_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        model = auto.from_pretrained(path, **kwargs)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+    except (pickle.UnpicklingError, EOFError, OSError, ValueError, RuntimeError) as exc:
+        # torch's weights-only unpickler, a truncated file, missing tokenizer files: one line, no traceback.
+        raise InputError(f"{str(path)!r}: cannot load the model ({type(exc).__name__}: "
+                         f"{' '.join(str(exc).split())[:300]})") from None
+    finally:
+        if bars_were_on:
+            hf_logging.enable_progress_bar()
     return model, tokenizer
 
 
 def check_hf_directory(path: str | Path) -> None:
     """Raise :class:`NotFoundError` unless ``path`` is a directory holding ``config.json``."""
     p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError(f"{str(p)!r} is a file, not a directory; `hf` takes a HuggingFace model directory "
+                         "(config.json, tokenizer files, *.safetensors)")
     if not p.is_dir():
         raise NotFoundError(f"HuggingFace model directory {str(p)!r} does not exist")
     if not (p / "config.json").is_file():
@@ -148,6 +239,7 @@ def profile_hf_directory(
     *,
     texts: Sequence[str] | None = None,
     max_length: int = 64,
+    allow_pickle: bool = False,
     **kwargs: Any,
 ) -> ModelProfile:
     """Profile a local HuggingFace ``transformers`` model directory with :func:`profile_model`.
@@ -164,6 +256,8 @@ def profile_hf_directory(
         energy. For a corpus file, shards and intervals see :mod:`neurosim.analysis.corpus_profile`.
     max_length : int, default 64
         Truncation length in tokens.
+    allow_pickle : bool, default False
+        Also load torch ``.bin`` pickles (they can run code); by default only ``*.safetensors``.
     **kwargs
         Passed to :func:`profile_model` (``k``, ``profiles``, ``max_tokens``, ...).
 
@@ -187,7 +281,7 @@ def profile_hf_directory(
     if not texts or not all(isinstance(t, str) and t for t in texts):
         raise InputError(f"'texts' must be non-empty strings (got {texts!r})")
     max_length = check_int(max_length, "max_length", minimum=1)
-    model, tokenizer = load_hf_directory(p)
+    model, tokenizer = load_hf_directory(p, allow_pickle=True) if allow_pickle else load_hf_directory(p)
     if getattr(tokenizer, "pad_token", None) is None and getattr(tokenizer, "eos_token", None):
         tokenizer.pad_token = tokenizer.eos_token  # decoder tokenizers often lack one; batch needs it
     enc = tokenizer(texts, return_tensors="pt", padding=True, truncation=True, max_length=max_length)

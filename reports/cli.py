@@ -296,10 +296,15 @@ def _build_parsers() -> dict[str, argparse.ArgumentParser]:
     add_debug(validate)
     parsers["validate"] = validate
 
-    for name, positional, help_ in (("torch", "factory", "MODULE:FACTORY returning a model or (model, example_inputs)"),
+    for name, positional, help_ in (("torch", "factory", "MODULE:FACTORY returning a model or (model, example_inputs); "
+                                     "MODULE is imported and FACTORY called: this runs your code, name only code "
+                                     "you trust"),
                                     ("hf", "directory", "local HuggingFace model directory")):
         p = argparse.ArgumentParser(prog=f"{PROG} {name}", description=_SUBCOMMANDS[name])
         p.add_argument(positional, help=help_)
+        if name == "hf":
+            p.add_argument("--allow-pickle", action="store_true",
+                           help="also load torch .bin weights (pickles can run code); default: *.safetensors only")
         ann = " (ANN only)" if name == "torch" else ""
         p.add_argument("--k", type=_positive_float, default=3.0, help=f"adaptive threshold divisor (default 3){ann}")
         p.add_argument("--coding", default="bidirectional", help=f"spike coder (default bidirectional){ann}")

@@ -464,7 +464,8 @@ def _profile_corpus(args: argparse.Namespace, kind: str, source: str) -> Any:
     kw = _profile_kwargs(args)
     max_tokens = kw["max_tokens"]
     job = ProfileJob(kind=kind, source=str(source), max_length=args.max_length, k=kw["k"], coding=kw["coding"],
-                     max_tokens=max_tokens, spike_outputs=kw["spike_outputs"], seed=kw["seed"])
+                     max_tokens=max_tokens, spike_outputs=kw["spike_outputs"], seed=kw["seed"],
+                     allow_pickle=bool(getattr(args, "allow_pickle", False)))
     return profile_corpus(job, corpus, batch_size=args.batch_size, workers=workers, scheduler=args.scheduler,
                           profiles=kw["profiles"], n_boot=args.bootstrap, timeout=args.scheduler_timeout,
                           progress=not args.no_progress and sys.stderr.isatty())

@@ -365,3 +365,60 @@ def test_devices_and_wrong_ranks_are_typed(tmp_path: Path) -> None:
     for name in ("scalar.npy", "four.npy"):
         with pytest.raises(ShapeError):
             load_npy_rows(tmp_path / name, max_rows=1, ndims=(2, 3))
+
+
+# ------------------------------------------------------------------------------------------ torch / hf loading
+
+
+def test_factory_needing_arguments_is_typed(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from neurosim.analysis.model_loading import load_factory
+
+    f = tmp_path / "fac.py"
+    f.write_text("def make(width, *, depth):\n    raise AssertionError('must not be called')\n")
+    with pytest.raises(InputError, match="needs argument.*width, depth"):
+        load_factory(f"{f}:make")
+
+
+def test_hf_on_a_file_says_not_a_directory(tmp_path: Path, capsys) -> None:
+    f = tmp_path / "model.safetensors"
+    f.write_bytes(b"x")
+    code, _, err = run_cli(capsys, "hf", str(f), "--out", str(tmp_path / "r"))
+    assert code == 1 and one_line_error(err) and "not a directory" in err
+
+
+def test_hf_reads_pickles_only_when_allowed(tmp_path: Path) -> None:
+    from neurosim.analysis.model_loading import load_hf_directory
+
+    d = tmp_path / "m"
+    d.mkdir()
+    (d / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    (d / "pytorch_model.bin").write_bytes(b"\x80\x04not really")
+    with pytest.raises(InputError, match="--allow-pickle"):
+        load_hf_directory(d)
+
+
+def test_hf_on_a_spikingbrain_checkpoint_points_to_checkpoint(ckpt: Path) -> None:
+    pytest.importorskip("transformers")
+    from neurosim.analysis.model_loading import load_hf_directory
+
+    with pytest.raises(InputError, match="--checkpoint"):
+        load_hf_directory(ckpt)
+
+
+def test_hf_pickle_rejected_by_torch_unpickler_is_typed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from neurosim.analysis.model_loading import load_hf_directory
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    d = tmp_path / "bert"
+    cfg = transformers.BertConfig(vocab_size=16, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                                  intermediate_size=16, max_position_embeddings=16)
+    transformers.BertModel(cfg).save_pretrained(d, safe_serialization=False)
+    for f in d.glob("*.safetensors"):
+        f.unlink()
+    torch.save({"evil": os.getcwd}, d / "pytorch_model.bin")  # a global the weights-only unpickler refuses
+    with pytest.raises(InputError, match="cannot load the model") as info:
+        load_hf_directory(d, allow_pickle=True)
+    assert "getcwd" in str(info.value) or "pickl" in str(info.value).lower()
