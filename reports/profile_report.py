@@ -8,7 +8,7 @@ their own), ``energy`` records in joules and ``skipped`` modules.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -16,7 +16,7 @@ import pandas as pd
 from neurosim.reports.render import Figure, Section, Table, format_html, format_markdown, format_terminal_table
 from neurosim.reports.writer import ReportFiles
 
-__all__ = ["format_profile", "profile_report_files", "profile_summary"]
+__all__ = ["format_profile", "format_skipped", "profile_report_files", "profile_summary"]
 
 
 def _is_snn(profile: Any) -> bool:
@@ -62,18 +62,32 @@ def format_profile(profile: Any) -> str:
     keep = [c for c in ("layer_type", "name", "in_features", "out_features", "spikes_per_channel",
                         "silent_fraction", "window_sparsity", "firing_rate", "events", "synaptic_ops", "macs")
             if c in frame.columns]
-    lines = [format_terminal_table(frame[keep], max_width=160)]
+    lines = [format_terminal_table(frame[keep], max_width=160, csv_hint="layers.csv")]
     fid = profile_summary(profile)["fidelity"]
     if fid.get("cosine_similarity") is not None:
         lines.append(f"\nfidelity of the final output vs the unspiked run: cosine similarity "
                      f"{fid['cosine_similarity']:.5f}, relative error {fid['relative_error']:.4f}")
     energy = _energy_pivot(list(profile.energy))
     if not energy.empty:
-        lines += ["", "Energy of the profiled forward pass:", format_terminal_table(energy, max_width=160)]
+        lines += ["", "Energy of the profiled forward pass:", format_terminal_table(energy, max_width=160, csv_hint="energy.csv")]
     skipped = getattr(profile, "skipped", ())
     if skipped:
-        lines.append(f"\nskipped {len(skipped)} module(s): " +
-                     ", ".join(f"{s['name']} ({s['reason']})" for s in list(skipped)[:6]))
+        lines.append("\n" + format_skipped(skipped))
+    return "\n".join(lines)
+
+
+def format_skipped(skipped: Sequence[Mapping[str, Any]], *, max_names: int = 12) -> str:
+    """"skipped N module(s)" with every module named, grouped by reason; a group longer than ``max_names``
+    names its first ones and says how many more (all are in summary.json's ``skipped``)."""
+    groups: dict[str, list[str]] = {}
+    for s in skipped:
+        groups.setdefault(f"{s.get('kind', '')}: {s.get('reason', '')}".strip(": "), []).append(str(s.get("name")))
+    lines = [f"skipped {len(skipped)} module(s):"]
+    for reason, names in groups.items():
+        shown = ", ".join(names[:max_names])
+        more = (f" and {len(names) - max_names} more (all listed in summary.json 'skipped')"
+                if len(names) > max_names else "")
+        lines.append(f"  {len(names)} x {reason}: {shown}{more}")
     return "\n".join(lines)
 
 
