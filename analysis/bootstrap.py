@@ -51,8 +51,13 @@ class Replicates:
         """Replicate sums ``weights @ per_prompt`` (exact for integer columns)."""
         x = np.asarray(per_prompt)
         if x.dtype.kind in "iu":
-            return self.weights @ x.astype(np.int64)
-        return self.weights.astype(np.float64) @ x
+            return self.weights @ x.astype(np.int64)  # integer matmul: exact, no BLAS
+        # Float sums without BLAS (whose rounding depends on its thread count), a few replicates at a time.
+        out = np.empty((self.weights.shape[0], *x.shape[1:]))
+        for i in range(0, self.weights.shape[0], 16):
+            w = self.weights[i:i + 16].astype(np.float64)
+            out[i:i + 16] = (w.reshape(*w.shape, *([1] * (x.ndim - 1))) * x[None]).sum(axis=1)
+        return out
 
     def peaks(self, peak: np.ndarray) -> np.ndarray:
         """Largest per-prompt peak among the prompts each replicate draws."""

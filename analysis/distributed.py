@@ -8,8 +8,8 @@ runs every shard
 * in this process (``workers=1``), or
 * on a ``dask.distributed.LocalCluster`` of ``workers`` worker processes with one thread each, or
 * on an existing cluster (``scheduler="tcp://host:8786"``): start ``dask scheduler`` on one machine and
-  ``dask worker tcp://host:8786 --nthreads 1`` on each machine; the model directory (or factory module)
-  must be readable at the same path by every worker.
+  ``MKL_CBWR=COMPATIBLE dask worker tcp://host:8786 --nthreads 1`` on each machine; the model directory
+  (or factory module) must be readable at the same path by every worker.
 
 The model is loaded once per worker process (a cache keyed by the job's source and options), not once
 per task. Each shard runs with ``torch_threads`` torch threads (default 1) in every mode, so the numbers
@@ -53,6 +53,13 @@ __all__ = [
 
 DASK_HINT = "pip install 'neurosim[distributed]'"
 
+# MKL (torch's CPU BLAS) picks kernels by memory alignment unless told not to, so the same matmul can
+# round differently in two processes. Conditional numerical reproducibility fixes the code path; it must
+# be set before MKL's first call, i.e. before torch computes anything, and is inherited by the worker
+# processes a LocalCluster starts. Workers of an existing cluster need it in their environment too
+# (`MKL_CBWR=COMPATIBLE dask worker ...`). An explicit user setting is kept.
+os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
+
 #: Deaths of a worker running a task before Dask gives the task up (then ShardFailedError).
 ALLOWED_FAILURES = 2
 
@@ -77,6 +84,7 @@ class ProfileJob:
     spike_outputs: bool = True
     seed: int = 0
     torch_threads: int = 1
+    allow_pickle: bool = False  # hf: also load torch .bin pickles (they can run code)
 
     @property
     def cache_key(self) -> tuple[str, str]:
@@ -84,7 +92,6 @@ class ProfileJob:
 
 
 @dataclass(frozen=True)
-    allow_pickle: bool = False  # hf: also load torch .bin pickles (they can run code)
 class Shard:
     """A slice of the corpus: global prompt indices, their texts and their line numbers in the file."""
 
@@ -297,12 +304,18 @@ def run_shards(
     results: dict[int, ShardResult] = {}
     try:
         if workers == 1 and scheduler is None:
-            for shard in shards:
-                res = run_shard(job, shard)
-                results[shard.index] = res
-                bar.update(1)
-                if on_done is not None:
-                    on_done(res, None)
+            # Shards run on one worker thread, as on a Dask worker: some torch CPU kernels (attention)
+            # round differently on the main thread than on another one, and the numbers must not depend
+            # on where a shard ran.
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="neurosim-shard") as pool:
+                for shard in shards:
+                    res = pool.submit(run_shard, job, shard).result()
+                    results[shard.index] = res
+                    bar.update(1)
+                    if on_done is not None:
+                        on_done(res, None)
         else:
             results = _run_dask(job, shards, workers=workers, scheduler=scheduler, timeout=timeout, bar=bar,
                                 on_done=on_done)
