@@ -24,10 +24,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neurosim.exceptions import CheckpointError, InputError, ShapeError
+from neurosim.analysis.calibration import calibrated_activations
+from neurosim.analysis.claims import audit_claims
+from neurosim.analysis.sparsity import summarize
+from neurosim.analysis.sweep import k_sweep
+from neurosim.budget import check_layer_memory, check_memory
+from neurosim.checkpoint import load_checkpoint
+from neurosim.coding import check_coding
 from neurosim.counts import analytical_counts
+from neurosim.energy import profile_overrides
+from neurosim.energy.system import system_records
+from neurosim.energy.workload import SpikeActivity
+from neurosim.exceptions import CheckpointError, InputError, ShapeError
+from neurosim.init import init_layer_weights
+from neurosim.layers.block import decoder_block
+from neurosim.layers.model import block_weights_from_params
+from neurosim.layers.projection import Projector
 from neurosim.models import ModelConfig, get_model_config
 from neurosim.tally import ProjectionTally, sum_tallies, tally_frame
+from neurosim.validation import load_npy_rows
 
 __all__ = [
     "JobResult",
@@ -125,11 +140,8 @@ def _noop(_: str) -> None:
 def resolve_model(settings: JobSettings) -> tuple[ModelConfig, Any, str]:
     """The configuration, the checkpoint (or None) and a one-line description of the weights."""
     if settings.checkpoint is not None:
-        from neurosim.checkpoint import load_checkpoint
-
         if not str(settings.checkpoint).strip():  # Path("") would be the current directory
             raise CheckpointError("--checkpoint is empty; pass a folder with config.json and safetensors")
-
         path = Path(settings.checkpoint)
         if not path.exists():
             raise CheckpointError(f"checkpoint directory {str(path)!r} does not exist")
@@ -142,9 +154,7 @@ def resolve_profiles(names: Sequence[Any] | None, overrides: Sequence[str] = ())
     """Validated hardware profiles (``None`` or ``["all"]``: every shipped profile): shipped names, paths
     to users' profile files or loaded profiles, with ``PROFILE.PARAM=VALUE`` ``overrides`` applied
     (see :mod:`neurosim.energy.profile_overrides`). Returns HardwareProfile objects."""
-    from neurosim.energy.profile_overrides import resolve_profiles as resolve
-
-    return resolve(None if names is None else list(names), overrides)
+    return profile_overrides.resolve_profiles(None if names is None else list(names), overrides)
 
 
 def default_layers(config: ModelConfig) -> tuple[int, ...]:
@@ -158,10 +168,6 @@ def default_layers(config: ModelConfig) -> tuple[int, ...]:
 def load_activations(settings: JobSettings, config: ModelConfig) -> tuple[np.ndarray, str]:
     """Hidden states fed to the simulated layers, shape ``[tokens, hidden]``, and their description."""
     if settings.activations is None:
-        from neurosim.analysis.calibration import calibrated_activations
-
-        from neurosim.budget import check_memory
-
         # The draw holds a few float64 copies of [tokens, hidden]; refuse before allocating.
         check_memory(4 * 8 * settings.tokens * config.hidden,
                      f"calibrated activations of {settings.tokens} tokens x {config.hidden}",
@@ -169,8 +175,6 @@ def load_activations(settings: JobSettings, config: ModelConfig) -> tuple[np.nda
         x = calibrated_activations(settings.tokens, config.hidden, seed=settings.seed)
         return x, (f"calibrated synthetic activations ({settings.tokens} tokens x {config.hidden}, "
                    f"seed {settings.seed}; see neurosim.analysis.calibration)")
-    from neurosim.validation import load_npy_rows
-
     path = Path(settings.activations)
     # Reads the header first and only the first --tokens rows (bounded memory; regular files only).
     x = load_npy_rows(path, max_rows=settings.tokens, what="activations file", ndims=(2, 3))
@@ -188,9 +192,6 @@ def load_activations(settings: JobSettings, config: ModelConfig) -> tuple[np.nda
 def _layer_weights(config: ModelConfig, layer: int, checkpoint: Any, rng: np.random.Generator,
                    group_size: int | None) -> Any:
     """INT8 weights of one layer: from the checkpoint, or drawn tensor by tensor (see neurosim.init)."""
-    from neurosim.init import init_layer_weights
-    from neurosim.layers.model import block_weights_from_params
-
     if checkpoint is not None:
         return block_weights_from_params(checkpoint.params, config, layer, group_size=group_size, keep_float=False)
     return init_layer_weights(config, layer, rng=rng, group_size=group_size)
@@ -219,17 +220,12 @@ def simulate_layers(x: np.ndarray, config: ModelConfig, layers: Sequence[int], *
                     seed: int, checkpoint: Any = None, group_size: int | None = 128,
                     progress: Progress = _noop) -> tuple[SimulatedLayer, ...]:
     """Run ``layers`` of ``config`` on ``x`` with every projection input spike coded (event path)."""
-    from neurosim.layers.projection import Projector
-    from neurosim.layers.block import decoder_block
-
     check_simulable(config)
     out = []
     for layer in layers:
         if isinstance(layer, bool) or not 0 <= int(layer) < config.n_layers:
             raise InputError(f"'layers' must be indices in 0..{config.n_layers - 1} for model "
                              f"{config.name!r} (got {layer!r})")
-        from neurosim.budget import check_layer_memory
-
         check_layer_memory(config, int(layer), x.shape[0])  # before any weight is drawn or loaded
         rng = np.random.default_rng([seed, int(layer)])
         progress(f"layer {layer} ({config.layer_types[layer]}): weights")
@@ -248,13 +244,6 @@ def simulate_layers(x: np.ndarray, config: ModelConfig, layers: Sequence[int], *
 
 def run_job(settings: JobSettings, *, progress: Progress = _noop) -> JobResult:
     """Run the whole default job (see module docstring) and return what the report shows."""
-    from neurosim.analysis.claims import audit_claims
-    from neurosim.analysis.sparsity import summarize
-    from neurosim.analysis.sweep import k_sweep
-    from neurosim.energy.system import system_records
-    from neurosim.energy.workload import SpikeActivity
-    from neurosim.coding import check_coding
-
     check_coding(settings.coding)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
