@@ -486,3 +486,28 @@ def test_cli_not_nir_and_wrong_input_shape(tmp_path, capsys):
     assert _cli(["nir", str(tmp_path / "mlp.nir"), "--input", str(tmp_path / "x.npy"), "--out", str(tmp_path / "r")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "must have shape [T, batch, 40]" in err[0]
+
+
+def test_lif_population_on_lif_py_kernel_equals_the_generic_kernel(monkeypatch):
+    import neurosim.network as network_mod
+
+    x = bernoulli_spikes((40, 5, 40), 0.3, seed=15)
+    a = simulate(_mlp(), x, dt=1e-4, record_membrane=True)
+    monkeypatch.setattr(network_mod, "_REUSE_LIF", False)
+    b = simulate(_mlp(), x, dt=1e-4, record_membrane=True)
+    assert a.outputs["l1"].sum() > 0
+    for n in ("l1", "l2"):
+        assert_array_equal(a.outputs[n], b.outputs[n])
+        assert_array_equal(a.membranes[n], b.membranes[n])
+
+
+def test_simulate_neurons_wrapper_checks_kind_and_shape():
+    from neurosim.network import simulate_neurons
+
+    out, mem = simulate_neurons("if", np.full((5, 1, 2), 0.5), dt=1.0, record_membrane=True, r=1.0,
+                                v_threshold=1.2, v_reset=0.0)
+    assert out[:, 0, 0].tolist() == [0, 0, 1, 0, 0] and mem[2, 0, 0] == 0.0
+    with pytest.raises(UnsupportedNodeError):
+        simulate_neurons("adex", np.zeros((2, 1, 1)), dt=1.0)
+    with pytest.raises(ShapeError):
+        simulate_neurons("i", np.zeros((2, 3)), dt=1.0, r=1.0)
