@@ -23,6 +23,7 @@ __all__ = [
     "layer_energy",
     "layer_records",
     "profile_layer_energy",
+    "profile_sensitivity",
     "neurobench_totals",
     "per_token_events",
     "published_figures",
@@ -234,3 +235,25 @@ def profile_layer_energy(profile: Any, profiles: Sequence[Any]) -> list[dict[str
         recs = price_layers(profile.model, [layer], modes, profiles)
         out.append({f"energy {r['mode']} {r['profile']} [J]": r.get("total_j") for r in recs})
     return out
+
+
+def profile_sensitivity(profile: Any, profiles: Sequence[Any]) -> list[dict[str, Any]]:
+    """:func:`neurosim.analysis.sensitivity.energy_sensitivity` of a torch/snntorch profile's totals (J for the
+    whole profiled input), priced the same way as the profile's own energy records."""
+    from neurosim.analysis.sensitivity import energy_sensitivity
+
+    if hasattr(profile, "synapses"):
+        from neurosim.analysis.snn_profile import _snn_energy
+
+        def price(ps: Sequence[Any]) -> Sequence[Any]:
+            return _snn_energy(profile.model, profile.neurons, profile.synapses, ps)
+    else:
+        from neurosim.analysis.pricing import price_layers
+        from neurosim.energy.modes import EXECUTION_MODES
+
+        modes = sorted({r["mode"] for r in profile.energy if "mode" in r}, key=list(EXECUTION_MODES).index)
+
+        def price(ps: Sequence[Any]) -> Sequence[Any]:
+            return price_layers(profile.model, list(profile.layers), modes, ps)
+
+    return energy_sensitivity(price, profiles)

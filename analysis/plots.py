@@ -35,6 +35,7 @@ __all__ = [
     "plot_count_histogram",
     "plot_energy",
     "plot_k_sweep",
+    "plot_layer_intervals",
     "plot_prefill",
     "plot_raster",
     "plot_spike_raster",
@@ -327,7 +328,8 @@ def plot_k_sweep(df: pd.DataFrame, ax: Axes | None = None, **kwargs: Any) -> Axe
     ax.set_ylabel("share (%)")
     ax.set_xticks(k)
     ax.grid(True, color="0.9")
-    ax.legend(fontsize=8, loc="center right")
+    # Below the axes: inside it would sit on the curves wherever they pass.
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, frameon=False)
     return ax
 
 
@@ -551,3 +553,48 @@ def plot_spike_raster(spikes: Any, *, title: str = "", max_neurons: int = 128, a
     rate = float(arr.mean()) if arr.size else 0.0
     ax.set_title(f"{title}  (spike rate {rate:.3f} per neuron-step)".strip(), fontsize=10)
     return ax
+
+
+def plot_layer_intervals(frame: pd.DataFrame, *, title: str = "") -> Figure:
+    """Spikes per channel, silent fraction and window sparsity by layer, with 95 % interval error bars.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per layer with ``layer`` and, for each figure F of ``spikes_per_channel``,
+        ``silent_fraction``, ``window_sparsity``, the columns F, ``F_low`` and ``F_high`` (as written by
+        the corpus profile's ``layer_groups`` and the default job's per-layer table).
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three panels sharing the layer axis.
+    """
+    panels = (("spikes_per_channel", "spikes per channel", 1.0), ("silent_fraction", "silent (%)", 100.0),
+              ("window_sparsity", "window sparsity (%)", 100.0))
+    need = ["layer"] + [f"{f}{s}" for f, _, _ in panels for s in ("", "_low", "_high")]
+    missing = [c for c in need if c not in getattr(frame, "columns", ())]
+    if missing:
+        raise InputError(f"'frame' must hold per-layer figures with intervals; missing columns {missing}")
+    fig = Figure(figsize=(max(6.4, 0.28 * len(frame) + 2), 6.6), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(3, 1, sharex=True)
+    x = np.arange(len(frame))
+    for ax, (col, label, scale) in zip(axes, panels):
+        y = frame[col].to_numpy(float) * scale
+        lo = frame[f"{col}_low"].to_numpy(float) * scale
+        hi = frame[f"{col}_high"].to_numpy(float) * scale
+        err = np.vstack([np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)])
+        ax.errorbar(x, y, yerr=np.nan_to_num(err), fmt="o", ms=3.5, color="#4c72b0", ecolor="#1f3f6f",
+                    capsize=2.5, lw=1)
+        ax.set_ylabel(label, fontsize=8)
+        ax.grid(True, color="0.9")
+    axes[-1].set_xticks(x)
+    axes[-1].set_xticklabels([str(v).replace("layer ", "") for v in frame["layer"]], fontsize=7,
+                             rotation=90 if len(frame) > 20 else 0)
+    axes[-1].set_xlabel("layer (95 % bootstrap intervals)")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig

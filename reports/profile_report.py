@@ -70,6 +70,13 @@ def format_profile(profile: Any) -> str:
     energy = _energy_pivot(list(profile.energy))
     if not energy.empty:
         lines += ["", "Energy of the profiled forward pass:", format_terminal_table(energy, max_width=160, csv_hint="energy.csv")]
+    if getattr(profile, "intervals", None):  # a corpus run: corpus, 95 % intervals, figures by layer
+        from neurosim.analysis.corpus_profile import corpus_line, interval_frame, layer_group_frame
+
+        lines += ["", corpus_line(profile), format_terminal_table(interval_frame(profile), max_width=160)]
+        if profile.layer_groups:
+            lines += ["", "By decoder layer (95 % intervals):",
+                      format_terminal_table(layer_group_frame(profile), max_width=160, csv_hint="layer_groups.csv")]
     skipped = getattr(profile, "skipped", ())
     if skipped:
         lines.append("\n" + format_skipped(skipped))
@@ -103,6 +110,12 @@ def profile_report_files(profile: Any, *, title: str, formats: Sequence[str],
     if provenance is not None:
         summary["provenance"] = provenance.stable()
         files.add_json("provenance.json", provenance.full())
+    sensitivity: list[dict[str, Any]] = []
+    if profiles:  # range of each total over the disputed figures kept in the profiles' data files
+        from neurosim.analysis.job_stats import profile_sensitivity
+
+        sensitivity = profile_sensitivity(profile, profiles)
+        summary["sensitivity"] = sensitivity
     files.add_json("summary.json", summary)
     layers = profile.layer_frame()
     if profiles:  # energy per layer (whole profiled input), priced like the totals on the same profiles
@@ -120,6 +133,17 @@ def profile_report_files(profile: Any, *, title: str, formats: Sequence[str],
     if "json" in formats:
         files.add_json("layers.json", summary["layers"])
         files.add_json("energy.json", summary["energy"])
+    corpus_tables: list[Table] = []
+    if getattr(profile, "intervals", None):  # a corpus run (neurosim.analysis.corpus_profile)
+        from neurosim.analysis.corpus_profile import corpus_line, interval_frame, layer_group_frame
+
+        intervals, groups = interval_frame(profile), layer_group_frame(profile)
+        if "csv" in formats:
+            files.add_text("intervals.csv", intervals.to_csv(index=False, float_format="%.10g"))
+            files.add_text("layer_groups.csv", groups.to_csv(index=False, float_format="%.10g"))
+        corpus_tables = [Table(corpus_line(profile), intervals, "intervals.csv" if "csv" in formats else None),
+                         Table("By decoder layer (95 % intervals)", groups,
+                               "layer_groups.csv" if "csv" in formats else None)]
     if {"md", "html", "tex"} & set(formats):
         figures: list[Figure] = []
         rows = _priced(list(profile.energy))
@@ -139,9 +163,23 @@ def profile_report_files(profile: Any, *, title: str, formats: Sequence[str],
             text += (f" Final output vs the unspiked run: cosine similarity {fid['cosine_similarity']:.5f}, "
                      f"relative error {fid['relative_error']:.4f}.")
         skipped = pd.DataFrame(list(getattr(profile, "skipped", ())))
-        tables = [Table("Per-layer statistics", layers, "layers.csv" if "csv" in formats else None),
+        if corpus_tables and len(layer_group_frame(profile)):
+            from neurosim.analysis import plots as _plots
+            from neurosim.reports.document import png_bytes as _png
+
+            fig = _plots.plot_layer_intervals(layer_group_frame(profile))
+            figures.append(Figure("Spikes per channel, silent fraction and window sparsity by layer "
+                                  "(95 % per-prompt bootstrap intervals)", "layer_intervals.png", _png(fig)))
+            files["layer_intervals.png"] = figures[-1].png
+        tables = [*corpus_tables,
+                  Table("Per-layer statistics", layers, "layers.csv" if "csv" in formats else None),
                   Table("Energy per mode and profile [J]", _energy_pivot(list(profile.energy)),
                         "energy.csv" if "csv" in formats else None)]
+        if sensitivity:
+            from neurosim.reports.document import sensitivity_table
+
+            tables.append(Table("Sensitivity: the range each total spans over the disputed figures the profiles' "
+                                "data files keep [uJ]", sensitivity_table(sensitivity, unit="uJ")))
         if not skipped.empty:
             tables.append(Table("Skipped modules", skipped))
         sections = [Section("Profile", text, tables=tuple(tables), figures=tuple(figures))]

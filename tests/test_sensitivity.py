@@ -54,3 +54,37 @@ def test_report_shows_ranges(tmp_path: Path, capsys) -> None:
     assert "sensitivity.csv" in {p.name for p in out.iterdir()}
     assert "Sensitivity" in (out / "index.md").read_text()
     assert "Contested figures" in stdout and "loihi" in stdout.split("Contested figures")[1]
+
+
+def test_profile_report_shows_ranges(tmp_path: Path, capsys) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("snntorch")
+    net = Path(__file__).parent / "data" / "snn_tutorial_net.py"
+    out = tmp_path / "r"
+    code = main(["torch", f"{net}:build", "--out", str(out), "--no-progress", "--profiles", "loihi,spinnaker2",
+                 "--format", "md"])
+    assert code == 0, capsys.readouterr().err
+    sens = {r["profile"]: r for r in json.loads((out / "summary.json").read_text())["sensitivity"]}
+    import importlib.util
+
+    from neurosim.analysis.snn_profile import profile_snn
+
+    spec = importlib.util.spec_from_file_location("tut_sens", net)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    model, x = mod.build()
+    sp2 = get_profile("spinnaker2")
+    worst = max([sp2.params["synop_energy"].value, *(a.value for a in sp2.params["synop_energy"].alternatives)])
+    high = profile_snn(model, x, profiles=[sp2.with_params(synop_energy=worst)]).energy[0]["total_j"]
+    assert sens["spinnaker2"]["high_j"] == pytest.approx(high)
+    assert sens["spinnaker2"]["low_j"] < sens["spinnaker2"]["total_j"] * 1.0001 < sens["spinnaker2"]["high_j"]
+    assert "Sensitivity" in (out / "index.md").read_text()
+
+
+def test_ann_options_refuse_snn_only_flags(tmp_path: Path, capsys) -> None:
+    pytest.importorskip("torch")
+    factory = tmp_path / "mlp.py"
+    factory.write_text("import torch\n\ndef build():\n    torch.manual_seed(0)\n"
+                       "    return torch.nn.Sequential(torch.nn.Linear(8, 4)), torch.randn(3, 8)\n")
+    code = main(["torch", f"{factory}:build", "--out", str(tmp_path / "r"), "--calling", "sequence"])
+    assert code == 2 and "--calling" in capsys.readouterr().err
