@@ -2,6 +2,12 @@
 
 Each ``run_*`` takes the parsed arguments, calls the library, prints and writes, and returns the
 exit code. Library errors propagate to the CLI, which turns them into one line and exit code 1.
+
+Each ``run_*`` imports the modules its command needs inside the function, on purpose: this module is
+the command dispatcher, imported whenever ``energy-report`` starts, and importing every command's
+modules would load numba, scipy, pandas and matplotlib (and the optional torch, dask and nir extras
+through their modules) before ``--help`` or a usage error could be printed. Library modules import at
+the top.
 """
 
 from __future__ import annotations
