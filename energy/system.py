@@ -12,7 +12,7 @@ stack="eager", stats=None, scope="all", block_size=1, context_length=None) -> Sy
     ``total_j = compute_j + memory_j + static_j + interchip_j``), ``seconds_per_token`` (device time per
     token = step time / tokens per step; ``None`` for the idealised profile), ``step_s`` (time of one
     step: per output token of each sequence in decode), ``bound_by`` (``"compute"``, ``"memory"``,
-    ``"power"``, ``"events"``, ``"interchip-latency"`` or ``"none"``), ``times_s`` (per resource, s per
+    ``"power"``, ``"host"``, ``"events"``, ``"interchip-latency"`` or ``"none"``), ``times_s`` (per resource, s per
     step), ``chips``, ``chips_limited_by``, ``static_power_w`` (all chips), ``static_charged``,
     ``interchip_messages`` (per token), ``weight_bytes``, ``by_action_j``, ``notes``;
     :meth:`SystemEnergy.to_record` gives the JSON-ready dict.
@@ -39,6 +39,9 @@ state (KV cache, GLA state) is read per sequence. Dynamic energy is the profile'
 * memory: DRAM/HBM bytes / (bandwidth x the stack's bandwidth efficiency) (GPU profiles), and on-chip
   SRAM bytes / ``sram_bandwidth`` where a profile states that parameter (none of the shipped ones does);
 * power: dynamic energy / (board power - idle power): the board cannot draw more than its limit;
+* host: the stack's host time per decoder layer x layers (GPU profiles; eager stacks that launch every op
+  from Python): one forward pass per step, whatever the batch, so the GPU idles between kernels at its
+  idle power while the host launches them;
 * events: synaptic events / (per-core event rate x cores used) on event-driven chips, summed along the
   layers a token passes (a projection split over ``k`` chips runs on ``k`` chips at once), plus the
   inter-chip latency of each chip boundary; with a batch, sequences are pipelined through the chips and
@@ -140,6 +143,9 @@ class StackPreset:
     bandwidth_efficiency: float
     sources: Mapping[str, str] = field(default_factory=dict, repr=False)
     notes: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: Host (CPU) time per decoder layer of one forward pass, s: Python, dispatcher and kernel launches that
+    #: the GPU waits for when the stack launches every op from Python (0: CUDA graphs / a C++ engine).
+    host_overhead_per_layer: float = 0.0
 
 
 def _load_stacks(path: Path) -> dict[str, StackPreset]:
@@ -166,8 +172,18 @@ def _load_stacks(path: Path) -> dict[str, StackPreset]:
             srcs[key] = sources[pw.source(params[key], sources)]
             notes[key] = str(params[key].get("note", ""))
             values[key] = si
+        host = 0.0
+        if "host_overhead_per_layer" in params:  # optional: a time per decoder layer, >= 0
+            pw = w.child("params").child("host_overhead_per_layer")
+            raw, unit, host = pw.quantity(params["host_overhead_per_layer"])
+            if unit not in ("s", "ms", "us", "ns") or not (math.isfinite(host) and host >= 0):
+                raise pw.error(f"expected a time >= 0 in s, ms, us or ns (got {raw!r} {unit!r})")
+            pw.confidence(params["host_overhead_per_layer"])
+            srcs["host_overhead_per_layer"] = sources[pw.source(params["host_overhead_per_layer"], sources)]
+            notes["host_overhead_per_layer"] = str(params["host_overhead_per_layer"].get("note", ""))
         out[name] = StackPreset(name, w.string(body, "description", required=False), values["compute_efficiency"],
-                                values["bandwidth_efficiency"], MappingProxyType(srcs), MappingProxyType(notes))
+                                values["bandwidth_efficiency"], MappingProxyType(srcs), MappingProxyType(notes),
+                                host_overhead_per_layer=host)
     return out
 
 
@@ -516,6 +532,12 @@ def system_energy(model: Any, *, mode: str, profile: str | HardwareProfile, batc
                         interchip_messages=0.0, notes=tuple(notes))
 
 
+def _decoder_layers(workload: Workload) -> int:
+    """Decoder layers one forward pass runs (distinct ``layer`` indices >= 0; 1 for a hand-built workload)."""
+    layers = {int(p.layer) for p in workload.projections if int(getattr(p, "layer", -1)) >= 0}
+    return max(1, len(layers))
+
+
 def _gpu(prof: HardwareProfile, preset: StackPreset, per_token: ActionCounts, dyn_j_per_token: float,
          workload: Workload, common: dict[str, Any], notes: list[str]) -> SystemEnergy:
     mode, scope, batch, tokens = common["mode"], common["scope"], common["batch"], common["tokens_per_step"]
@@ -543,12 +565,20 @@ def _gpu(prof: HardwareProfile, preset: StackPreset, per_token: ActionCounts, dy
     sram_bw = _optional(prof, "sram_bandwidth")
     if sram_bw is not None:  # on-chip memory time, where the profile states an on-chip bandwidth
         times["on-chip memory"] = step.sram_bytes / (sram_bw * be * gpus)
+    if preset.host_overhead_per_layer > 0:
+        # A stack that launches every op from Python issues one forward pass per step, layer by layer; the
+        # GPU cannot finish the step before the host has launched it, whatever the batch or the bytes
+        # (kernels run asynchronously, so the step takes the larger of host and device time, not the sum).
+        layers = _decoder_layers(workload)
+        times["host"] = preset.host_overhead_per_layer * layers
     bound = max(times, key=lambda k: times[k])
     step_s = times[bound]
     if gpus > 1:
         notes.append(f"{gpus} GPUs in tensor parallel: weights and state ({stored / 1e9:.1f} GB) exceed one "
                      f"GPU's {cap / 1e9:.0f} GB; interconnect traffic is not priced")
-    notes.append(f"stack {preset.name}: {ce:g} of peak compute, {be:g} of HBM bandwidth")
+    host = (f", {preset.host_overhead_per_layer * 1e3:.3g} ms host time per decoder layer"
+            if preset.host_overhead_per_layer > 0 else "")
+    notes.append(f"stack {preset.name}: {ce:g} of peak compute, {be:g} of HBM bandwidth{host}")
     static_w = idle * gpus
     return SystemEnergy(**common, stack=preset.name, static_j=static_w * step_s / tokens, interchip_j=0.0,
                         seconds_per_token=step_s / tokens, step_s=step_s, bound_by=bound,
