@@ -59,10 +59,18 @@ def _energy_pivot(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
 def format_profile(profile: Any) -> str:
     """Terminal table of a profile: per-layer statistics, fidelity, energy."""
     frame = profile.layer_frame()
-    keep = [c for c in ("layer_type", "name", "in_features", "out_features", "spikes_per_channel",
-                        "silent_fraction", "window_sparsity", "firing_rate", "events", "synaptic_ops", "macs")
+    keep = [c for c in ("layer_type", "name", "in_features", "out_features", "neurons", "time_steps", "batch",
+                        "spikes_per_channel", "spikes_per_neuron", "silent_fraction", "window_sparsity",
+                        "firing_rate", "events", "synaptic_ops", "synops", "macs")
             if c in frame.columns]
-    lines = [format_terminal_table(frame[keep], max_width=160, csv_hint="layers.csv")]
+    lines = []
+    settings = getattr(profile, "settings", {}) or {}
+    if _is_snn(profile):
+        how = ("detected: time loop inside forward" if settings.get("calling") == "sequence" else
+               "detected: one time step per call") if settings.get("calling_detected") else "as given"
+        lines.append(f"snntorch network, calling {settings.get('calling')!r} ({how}): {profile.time_steps} time "
+                     f"steps, batch {profile.batch}, input shape {settings.get('input_shape')}")
+    lines += [format_terminal_table(frame[keep], max_width=160, csv_hint="layers.csv")]
     fid = profile_summary(profile)["fidelity"]
     if fid.get("cosine_similarity") is not None:
         lines.append(f"\nfidelity of the final output vs the unspiked run: cosine similarity "
@@ -157,8 +165,15 @@ def profile_report_files(profile: Any, *, title: str, formats: Sequence[str],
                                   png_bytes(ax.figure)))
             files["energy.png"] = figures[0].png
         fid = summary["fidelity"]
-        text = ("W8ASpike applied to every nn.Linear input: INT8 weights in groups, adaptive-threshold "
-                f"spike counts (k = {summary['settings'].get('k', 'n/a')}), event-driven engine.")
+        if _is_snn(profile):
+            st = summary["settings"]
+            text = (f"snntorch network profiled with its own spikes (no W8ASpike coding): calling "
+                    f"{st.get('calling')!r}{' (detected)' if st.get('calling_detected') else ''}, "
+                    f"{summary['time_steps']} time steps, batch {summary['batch']}, input shape "
+                    f"{st.get('input_shape')}. Energies are for the whole input (all steps, whole batch).")
+        else:
+            text = ("W8ASpike applied to every nn.Linear input: INT8 weights in groups, adaptive-threshold "
+                    f"spike counts (k = {summary['settings'].get('k', 'n/a')}), event-driven engine.")
         if fid.get("cosine_similarity") is not None:
             text += (f" Final output vs the unspiked run: cosine similarity {fid['cosine_similarity']:.5f}, "
                      f"relative error {fid['relative_error']:.4f}.")
