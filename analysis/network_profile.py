@@ -40,8 +40,9 @@ import numpy as np
 
 from neurosim.energy.actions import ACTIONS, ActionCounts, evaluate, missing_costs
 from neurosim.energy.profiles import HardwareProfile, get_profile, list_profiles
+from neurosim.energy.system import get_stack
 from neurosim.exceptions import InputError
-from neurosim.network import NEURON_KINDS, SPIKING_KINDS, Network, SimulationResult
+from neurosim.network import SPIKING_KINDS, Network, SimulationResult
 
 __all__ = ["NetworkProfile", "node_action_counts", "profile_network"]
 
@@ -220,8 +221,6 @@ def profile_network(network: Network, result: SimulationResult, *, profiles: Seq
     -------
     NetworkProfile
     """
-    from neurosim.energy.system import get_stack
-
     if not isinstance(result, SimulationResult) or set(result.counts) != set(network.nodes):
         raise InputError("'result' must be the SimulationResult of simulating this network")
     for v, what in ((weight_bytes, "weight_bytes"), (state_bytes, "state_bytes")):

@@ -50,10 +50,12 @@ import numpy as np
 
 from neurosim import _network_kernels as K
 from neurosim.exceptions import GraphError, InputError, ResourceLimitError, ShapeError, UnsupportedNodeError
+from neurosim.lif import LIFParameters, simulate_lif
 
 __all__ = [
     "NEURON_KINDS",
     "NODE_KINDS",
+    "SPIKING_KINDS",
     "SYNAPSE_KINDS",
     "Network",
     "Node",
@@ -734,8 +736,6 @@ def _run_node(K: Any, network: Network, name: str, node: Node, x: np.ndarray, bi
         rec = np.empty((steps, m) if record else (0, 0), dtype=np.float32)
         if _REUSE_LIF and k == "lif" and _lif_compatible(f):
             # the semantics of neurosim.lif's snntorch kernel (zero reset, reset_delay=False): reuse it
-            from neurosim.lif import LIFParameters, simulate_lif
-
             res = simulate_lif(xf, LIFParameters(beta=float(f["beta"][0]), threshold=float(f["thr"][0]), reset="zero",
                                                  convention="snntorch", reset_delay=False), record_membrane=record)
             spikes = res.spikes
