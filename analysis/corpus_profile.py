@@ -16,10 +16,9 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from neurosim.energy.modes import mode_energy
 from neurosim.energy.profile_overrides import as_profile
-from neurosim.energy.workload import SpikeActivity, Workload
 from neurosim.exceptions import DistributedError
 
 from neurosim.analysis.bootstrap import DEFAULT_REPLICATES, Replicates, interval, replicates
@@ -37,7 +36,16 @@ from neurosim.analysis.mergeable import (
 from neurosim.analysis.pricing import energy_choices, price_layers
 from neurosim.analysis.torch_profile import LayerProfile, ModelProfile
 
-__all__ = ["ENERGY_CI_MODE", "ENERGY_CI_REPLICATES", "INTERVAL_FIGURES", "build_profile", "profile_corpus"]
+__all__ = [
+    "ENERGY_CI_MODE",
+    "ENERGY_CI_REPLICATES",
+    "INTERVAL_FIGURES",
+    "build_profile",
+    "corpus_line",
+    "interval_frame",
+    "layer_group_frame",
+    "profile_corpus",
+]
 
 #: Figures that get an interval (ratios of per-prompt sums; see neurosim.analysis.mergeable.figures).
 INTERVAL_FIGURES: tuple[str, ...] = (
@@ -95,47 +103,38 @@ def _energy_intervals(stats: CorpusStats, layers: Sequence[LayerProfile], energy
                       reps: Replicates, profiles: Sequence[Any]) -> list[dict[str, Any]]:
     """Energy per token of :data:`ENERGY_CI_MODE` on each priced profile, with its interval.
 
-    Each replicate re-prices every projection with the replicate's spike statistics (spikes per channel,
-    silent fraction, active-block fractions) and token counts, as :func:`price_layers` prices the point.
+    Each replicate is priced exactly as the point is (:func:`price_layers`), on layers whose tallies carry
+    the replicate's sums (spike events, silent inputs, active blocks, input slots) and token counts.
     """
-    by_name = {}
-    for spec in profiles:
-        prof = as_profile(spec)
-        by_name[prof.name] = prof
+    from neurosim.energy.profile_overrides import as_profile
+
+    by_name = {as_profile(spec).name: spec for spec in profiles}
     weights = reps.weights[:ENERGY_CI_REPLICATES]
     tokens_rep = weights @ stats.prompt_tokens
     sums = {lay.name: weights @ stats.aligned(stats.projections[lay.name])[0] for lay in layers}
-    acts: dict[str, list[SpikeActivity | None]] = {}
-    for lay in layers:
-        rows = []
-        for s in sums[lay.name]:
-            slots = int(s[_F["slots"]])
-            if slots <= 0:
-                rows.append(None)
+    rep_layers: list[list[LayerProfile]] = []
+    for r in range(weights.shape[0]):
+        row = []
+        for lay in layers:
+            s = sums[lay.name][r]
+            if s[_F["slots"]] <= 0:
                 continue
-            per_row_blocks = {b: -(-lay.in_features // b) for b in lay.tally.active_blocks}
-            fractions = {b: min(1.0, int(s[_F[f"active_blocks_{b}"]]) / (slots / lay.in_features * nb))
-                         for b, nb in per_row_blocks.items()}
-            rows.append(SpikeActivity(int(s[_F["spikes"]]) / slots, int(s[_F["silent"]]) / slots, fractions))
-        acts[lay.name] = rows
+            blocks = {b: int(s[_F[f"active_blocks_{b}"]]) for b in lay.tally.active_blocks}
+            tally = replace(lay.tally, input_slots=int(s[_F["slots"]]), spike_events=int(s[_F["spikes"]]),
+                            silent_inputs=int(s[_F["silent"]]), nonzero_inputs=int(s[_F["slots"]] - s[_F["silent"]]),
+                            tokens=int(s[_F["tokens"]]), active_blocks=blocks)
+            row.append(replace(lay, tokens=int(s[_F["rows"]]), tokens_profiled=int(s[_F["tokens"]]), tally=tally))
+        rep_layers.append(row)
     out = []
     for rec in energy:
         if rec["mode"] != ENERGY_CI_MODE or rec.get("total_j") is None or rec["profile"] not in by_name:
             continue
-        prof = by_name[rec["profile"]]
-        per_rep = np.zeros(weights.shape[0])
-        for lay in layers:
-            wl = Workload.single(lay.in_features, lay.out_features, name=lay.name)
-            reuse = max(1.0, lay.tokens / lay.calls)
-            rows_col = sums[lay.name][:, _F["rows"]]
-            for r, act in enumerate(acts[lay.name]):
-                if act is None:
-                    continue
-                br = mode_energy(ENERGY_CI_MODE, wl, prof, act, weight_reuse=reuse).breakdown
-                if br is not None:
-                    per_rep[r] += (br.compute_j + br.memory_j + br.static_j) * int(rows_col[r])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            per_token = per_rep / tokens_rep
+        spec = by_name[rec["profile"]]
+        per_token = np.full(weights.shape[0], np.nan)
+        for r, row in enumerate(rep_layers):
+            priced = price_layers(rec.get("model", ""), row, (ENERGY_CI_MODE,), (spec,)) if row else ()
+            if priced and priced[0].get("total_j") is not None and tokens_rep[r] > 0:
+                per_token[r] = priced[0]["total_j"] / tokens_rep[r]
         point = rec["total_j"] / stats.tokens if stats.tokens else float("nan")
         out.append({"profile": rec["profile"], "mode": ENERGY_CI_MODE, "unit": "J/token",
                     **_value(point, interval(per_token, reps.level))})
@@ -227,3 +226,29 @@ def profile_corpus(
                 "torch_threads_per_shard": job.torch_threads, "bootstrap_replicates": n_boot}
     return build_profile(stats, label=results[0].label, skipped=results[0].skipped, settings=settings,
                          corpus=corpus.to_dict(), profiles=profiles, modes=modes, n_boot=n_boot, seed=job.seed)
+
+
+def interval_frame(profile: ModelProfile) -> pd.DataFrame:
+    """One row per figure with its 95 % interval: totals, output fidelity, energy per token (corpus runs)."""
+    iv = profile.intervals or {}
+    rows = [{"figure": f, "value": v["value"], "low": v["low"], "high": v["high"]}
+            for f, v in iv.get("totals", {}).items()]
+    rows += [{"figure": f"fidelity: {f}", "value": v["value"], "low": v["low"], "high": v["high"]}
+             for f, v in iv.get("fidelity", {}).items()]
+    rows += [{"figure": f"energy per token [J], {r['mode']}, {r['profile']}", "value": r["value"], "low": r["low"],
+              "high": r["high"]} for r in iv.get("energy_per_token", [])]
+    return pd.DataFrame(rows, columns=["figure", "value", "low", "high"])
+
+
+def layer_group_frame(profile: ModelProfile) -> pd.DataFrame:
+    """Per decoder layer: spikes per channel, silent fraction, window sparsity, each with its interval."""
+    return pd.DataFrame([dict(g) for g in profile.layer_groups])
+
+
+def corpus_line(profile: ModelProfile) -> str:
+    """One line naming the corpus and the bootstrap behind the intervals."""
+    c = profile.corpus or {}
+    iv = profile.intervals or {}
+    return (f"Corpus {c.get('file')} (SHA-256 {str(c.get('sha256', ''))[:16]}..., {c.get('prompts')} prompts, "
+            f"{c.get('tokens')} tokens, padding excluded): 95 % per-prompt bootstrap intervals, "
+            f"{iv.get('replicates')} replicates, seed {iv.get('seed')}")
