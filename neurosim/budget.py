@@ -157,11 +157,28 @@ def check_memory(nbytes: int | float, what: str, *, hint: str = "") -> None:
     raise ResourceLimitError(msg)
 
 
-def layer_bytes(config: object, layer: int, tokens: int) -> int:
+#: Bytes per spike event in the engine's token-major list (channel int32, step int32, sign int8, weight int64).
+EVENT_BYTES = 17
+
+
+def unary_events(k: float, tokens: int, features: int) -> int:
+    """Upper bound of the events a unary coder (binary, ternary) emits for one projection input.
+
+    With the adaptive threshold ``Vth = mean|x| / k`` every token's ``sum |x| / Vth`` is exactly
+    ``k * features``; rounding adds at most 1/2 per channel. So ``(k + 1/2) * features`` events per token,
+    known before anything is computed.
+    """
+    return math.ceil((float(k) + 0.5) * int(features)) * int(tokens)
+
+
+def layer_bytes(config: object, layer: int, tokens: int, *, k: float | None = None,
+                coding: str | None = None) -> int:
     """Upper estimate of the bytes one decoder layer holds when run spike by spike on ``tokens`` rows.
 
     INT8 weights of every projection, one float32 copy of the largest (quantised one at a time), float64
-    activations in and out of every projection, and the int64 counts kept per projection input.
+    activations in and out of every projection, the int64 counts kept per projection input, and, for a
+    unary ``coding`` with threshold divisor ``k``, the event list of the widest projection input
+    (:func:`unary_events`; bitwise coders emit at most one event per bit, a few per channel).
     """
     # Every stored weight matrix of the layer: each projection of the analytical counts, times its copies
     # (routed experts are one role with `instances` copies).
@@ -170,12 +187,17 @@ def layer_bytes(config: object, layer: int, tokens: int) -> int:
     weights += max((array_bytes((p.out_features, p.in_features), 4) for p in projs), default=0)
     # outputs + inputs + counts per projection
     per_token = sum(p.instances * (p.out_features + 2 * p.in_features) for p in projs)
-    return weights + int(tokens) * per_token * 8
+    events = 0
+    if coding in ("binary", "ternary") and k is not None:
+        events = EVENT_BYTES * unary_events(k, tokens, max((p.in_features for p in projs), default=0))
+    return weights + int(tokens) * per_token * 8 + events
 
 
-def check_layer_memory(config: object, layer: int, tokens: int) -> None:
-    """:func:`check_memory` for :func:`layer_bytes`, naming the model, layer and shapes."""
+def check_layer_memory(config: object, layer: int, tokens: int, *, k: float | None = None,
+                       coding: str | None = None) -> None:
+    """:func:`check_memory` for :func:`layer_bytes`, naming the model, layer, shapes and coder."""
     name = getattr(config, "name", "model")
-    check_memory(layer_bytes(config, layer, tokens),
-                 f"layer {layer} of {name!r} (hidden {getattr(config, 'hidden', '?')}) on {tokens} tokens",
-                 hint="use fewer --tokens or a smaller model")
+    spiking = f", {coding} coding at k = {k:g}" if coding in ("binary", "ternary") and k is not None else ""
+    check_memory(layer_bytes(config, layer, tokens, k=k, coding=coding),
+                 f"layer {layer} of {name!r} (hidden {getattr(config, 'hidden', '?')}) on {tokens} tokens{spiking}",
+                 hint="use fewer --tokens, a smaller k, a bitwise coder or a smaller model")

@@ -70,19 +70,23 @@ class JobSettings:
     activations: str | None = None
     k: float = 3.0
     coding: str = "bidirectional"
-    layers: tuple[int, ...] | None = None
+    layers: tuple[int, ...] | str | None = None  # None: first layer of each type; "all": every layer
     seed: int = 0
     profiles: tuple[str, ...] | None = None  # None: every shipped profile; names or profile-file paths
     overrides: tuple[str, ...] = ()  # PROFILE.PARAM=VALUE UNIT, applied to the profiles (--set)
     context_length: int = 4096
     group_size: int | None = 128
     ks: tuple[float, ...] = (2.0, 2.5, 3.0, 3.5, 4.0)
+    # Where layers run (not part of the result: any worker count gives the same bytes, so not in to_dict).
+    workers: int = 1
+    scheduler: str | None = None
+    bootstrap: int = 1000
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model, "checkpoint": self.checkpoint, "tokens": self.tokens,
             "activations": self.activations, "k": self.k, "coding": self.coding,
-            "layers": list(self.layers) if self.layers is not None else None, "seed": self.seed,
+            "layers": (list(self.layers) if isinstance(self.layers, tuple) else self.layers), "seed": self.seed,
             "profiles": list(self.profiles) if self.profiles is not None else "all",
             "overrides": list(self.overrides),
             "context_length": self.context_length, "group_size": self.group_size, "ks": list(self.ks),
@@ -121,6 +125,7 @@ class JobResult:
     model_counts: Any  # neurosim.counts.ModelCounts
     timings: dict[str, float]
     profile_names: tuple[str, ...]
+    layer_table: pd.DataFrame | None = None  # per simulated layer, with 95 % token-bootstrap intervals
     profiles: tuple[Any, ...] = ()  # the HardwareProfile objects priced (overrides applied)
 
     @property
@@ -216,30 +221,129 @@ def check_simulable(config: ModelConfig) -> None:
         )
 
 
+def simulate_layer(x: np.ndarray, config: ModelConfig, layer: int, *, k: float, coding: str, seed: int,
+                   checkpoint: Any = None, group_size: int | None = 128,
+                   progress: Progress = _noop) -> SimulatedLayer:
+    """Run decoder layer ``layer`` of ``config`` on ``x`` spike by spike; weights drawn with ``[seed, layer]``."""
+    check_layer_memory(config, int(layer), x.shape[0], k=k, coding=coding)  # before any weight is drawn
+    rng = np.random.default_rng([seed, int(layer)])
+    progress(f"layer {layer} ({config.layer_types[layer]}): weights")
+    weights = _layer_weights(config, int(layer), checkpoint, rng, group_size)
+    progress(f"layer {layer} ({config.layer_types[layer]}): spiking forward")
+    proj = Projector(mode="spiking", k=k, coding=coding, path="event", keep_counts=True)
+    t0 = time.perf_counter()
+    run = decoder_block(x, weights, config, int(layer), proj)
+    return SimulatedLayer(layer=int(layer), layer_type=config.layer_types[layer], tallies=tuple(proj.tallies),
+                          counts=dict(proj.counts), attention_macs=int(run.attention_macs),
+                          seconds=time.perf_counter() - t0)
+
+
+# Checkpoints loaded by this (worker) process, by path: a worker loads one once, not once per layer.
+_CHECKPOINTS: dict[str, Any] = {}
+
+
+def _layer_task(x: np.ndarray, config: ModelConfig, layer: int, k: float, coding: str, seed: int,
+                checkpoint_path: str | None, group_size: int | None) -> SimulatedLayer:
+    """One layer on a Dask worker (module-level, so workers import it by name)."""
+    checkpoint = None
+    if checkpoint_path is not None:
+        checkpoint = _CHECKPOINTS.get(checkpoint_path)
+        if checkpoint is None:
+            from neurosim.checkpoint import load_checkpoint
+
+            checkpoint = _CHECKPOINTS[checkpoint_path] = load_checkpoint(Path(checkpoint_path))
+    return simulate_layer(x, config, layer, k=k, coding=coding, seed=seed, checkpoint=checkpoint,
+                          group_size=group_size)
+
+
 def simulate_layers(x: np.ndarray, config: ModelConfig, layers: Sequence[int], *, k: float, coding: str,
                     seed: int, checkpoint: Any = None, group_size: int | None = 128,
-                    progress: Progress = _noop) -> tuple[SimulatedLayer, ...]:
-    """Run ``layers`` of ``config`` on ``x`` with every projection input spike coded (event path)."""
+                    progress: Progress = _noop, workers: int = 1, scheduler: str | None = None,
+                    checkpoint_path: str | None = None) -> tuple[SimulatedLayer, ...]:
+    """Run ``layers`` of ``config`` on ``x`` with every projection input spike coded (event path).
+
+    Layers are independent (each sees ``x``; weights drawn with ``[seed, layer]``), so with ``workers`` > 1
+    (or a Dask ``scheduler``) they run in parallel on Dask worker processes, one layer per task, with the
+    same result as in this process. ``checkpoint_path`` is what workers load when ``checkpoint`` is set.
+    """
     check_simulable(config)
-    out = []
     for layer in layers:
         if isinstance(layer, bool) or not 0 <= int(layer) < config.n_layers:
             raise InputError(f"'layers' must be indices in 0..{config.n_layers - 1} for model "
                              f"{config.name!r} (got {layer!r})")
-        check_layer_memory(config, int(layer), x.shape[0])  # before any weight is drawn or loaded
-        rng = np.random.default_rng([seed, int(layer)])
-        progress(f"layer {layer} ({config.layer_types[layer]}): weights")
-        weights = _layer_weights(config, int(layer), checkpoint, rng, group_size)
-        progress(f"layer {layer} ({config.layer_types[layer]}): spiking forward")
-        proj = Projector(mode="spiking", k=k, coding=coding, path="event", keep_counts=True)
-        t0 = time.perf_counter()
-        run = decoder_block(x, weights, config, int(layer), proj)
-        out.append(SimulatedLayer(layer=int(layer), layer_type=config.layer_types[layer],
-                                  tallies=tuple(proj.tallies), counts=dict(proj.counts),
-                                  attention_macs=int(run.attention_macs),
-                                  seconds=time.perf_counter() - t0))
-        del weights
-    return tuple(out)
+        # Every layer before the first runs: a refusal costs seconds, not a simulated layer.
+        check_layer_memory(config, int(layer), x.shape[0], k=k, coding=coding)
+    if workers == 1 and scheduler is None:
+        return tuple(simulate_layer(x, config, int(layer), k=k, coding=coding, seed=seed, checkpoint=checkpoint,
+                                    group_size=group_size, progress=progress) for layer in layers)
+    if checkpoint is not None and checkpoint_path is None:
+        raise InputError("simulating a checkpoint on Dask workers needs 'checkpoint_path' (workers load it)")
+    import distributed
+
+    from neurosim.analysis.distributed import connect
+
+    client, cluster = connect(workers=workers, scheduler=scheduler)
+    done: dict[int, SimulatedLayer] = {}
+    try:
+        xf = client.scatter(x, broadcast=True)
+        futures = {client.submit(_layer_task, xf, config, int(layer), k, coding, seed, checkpoint_path, group_size,
+                                 pure=False): int(layer) for layer in layers}
+        for fut in distributed.as_completed(list(futures), loop=client.loop):
+            layer = futures[fut]
+            try:
+                done[layer] = fut.result()
+            except distributed.KilledWorker:
+                from neurosim.exceptions import ShardFailedError
+
+                raise ShardFailedError(f"layer {layer} failed: the worker simulating it died repeatedly "
+                                       "(out of memory?); nothing was written") from None
+            progress(f"layer {layer} done on a worker ({len(done)}/{len(futures)})")
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return tuple(done[int(layer)] for layer in layers)
+
+
+def layer_interval_table(simulated: Sequence[SimulatedLayer], *, coding: str, n_boot: int = 1000,
+                         seed: int = 0) -> pd.DataFrame:
+    """Per layer: spikes per channel, silent fraction and window sparsity with 95 % bootstrap intervals.
+
+    The sample is a sequence of tokens, so the resampled unit is the token (all of a token's projection
+    inputs in the layer move together): :mod:`neurosim.analysis.bootstrap` over per-token sums.
+    """
+    from neurosim.analysis.bootstrap import replicates
+    from neurosim.analysis.mergeable import PROMPT_FIELDS, StatsBuilder, figures
+
+    rows = []
+    reps = None
+    for s in simulated:
+        by_name = {t.name: t for t in s.tallies}
+        ints = None
+        peak = None
+        for name, counts in s.counts.items():
+            tally = by_name.get(name)
+            if tally is None:
+                continue
+            b = StatsBuilder(name, "projection", counts.shape[1], max(1, tally.out_features), coding=coding)
+            owners = np.arange(counts.shape[0], dtype=np.int64)
+            b.add(counts, owners, tally, real_owners=owners)
+            res = b.result()
+            ints = res.per_prompt if ints is None else ints + res.per_prompt
+            peak = res.peak if peak is None else np.maximum(peak, res.peak)
+        if ints is None or peak is None:
+            continue
+        if reps is None or reps.weights.shape[1] != ints.shape[0]:
+            reps = replicates(int(ints.shape[0]), n_boot=n_boot, seed=seed)
+        point = figures(ints.sum(axis=0), peak.max(initial=0), coding=coding, window=3)
+        cis = reps.figure_intervals(ints, peak, coding=coding, window=3)
+        row: dict[str, Any] = {"layer": s.layer, "layer_type": s.layer_type}
+        for f in ("spikes_per_channel", "silent_fraction", "window_sparsity"):
+            row[f] = float(point[f])
+            row[f"{f}_low"], row[f"{f}_high"] = cis[f]
+        rows.append(row)
+    assert len(PROMPT_FIELDS) > 0
+    return pd.DataFrame(rows)
 
 
 def run_job(settings: JobSettings, *, progress: Progress = _noop) -> JobResult:

@@ -103,15 +103,24 @@ def test_huge_tokens_refused_before_allocating(capsys, monkeypatch, tmp_path, to
     assert not (tmp_path / "r").exists()
 
 
-def test_ternary_k1000_refused_by_event_budget(capsys, tmp_path) -> None:
-    # On SpikingBrain-7B one FFN input alone needs 606 M events (9.6 GiB) at 32 tokens; the same rule on the
-    # 1B model at 8 tokens (16 M events, 266 MiB) under a 200 MiB limit keeps the test fast. Refused at the
-    # first projection whose event list exceeds the limit, before that list is allocated.
-    code, _, err = run_cli(capsys, "--model", "spikingbrain-1b", "--coding", "ternary", "--k", "1000",
-                           "--tokens", "8", "--layers", "0", "--memory-limit", "200M",
+def test_ternary_k1000_refused_before_simulating(capsys, tmp_path) -> None:
+    # Vth = mean|x| / k makes every token's unary events (k + 1/2) * features at most: on SpikingBrain-7B
+    # the FFN down projection's input alone (18944 channels, 32 tokens) needs 606 M events (9.6 GiB;
+    # measured 606,207,646 when it ran). Refused before any layer is simulated.
+    code, _, err = run_cli(capsys, "--coding", "ternary", "--k", "1000", "--memory-limit", "4G",
                            "--out", str(tmp_path / "r"), "--no-progress", "--profiles", "paper-45nm")
-    assert code == 1 and one_line_error(err) and "spike events" in err and "memory limit" in err
+    assert code == 1 and one_line_error(err) and "ternary coding at k = 1000" in err and "memory limit" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_unary_event_bound_holds() -> None:
+    from neurosim.adaptive import spike_counts
+    from neurosim.budget import unary_events
+
+    x = np.random.default_rng(1).standard_t(3, size=(16, 300))
+    for k in (0.5, 3.0, 1000.0):
+        counts, _ = spike_counts(x, k)
+        assert np.abs(counts).sum() <= unary_events(k, 16, 300)
 
 
 def test_token_events_budget_before_allocating(limit_1g) -> None:
