@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from neurosim.energy.profile_overrides import as_profile
+from neurosim.energy.system import system_records
 
 __all__ = ["energy_sensitivity", "model_energy_sensitivity"]
 
@@ -101,8 +102,7 @@ def model_energy_sensitivity(model_counts: Any, profiles: Sequence[Any], *, reco
     **options
         Passed to ``records`` (``stats``, ``context``, ``scope``, ...).
     """
-    if records is None:
-        from neurosim.energy.system import system_records as records
+    records = system_records if records is None else records
 
     def price(ps: Sequence[Any]) -> Sequence[Mapping[str, Any]]:
         return records([model_counts], profiles=list(ps), **options)["rows"]

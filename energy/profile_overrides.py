@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from neurosim.energy._units import UNITS, unit_dimension
+from neurosim.energy.actions import ACTIONS, MEMORY_ACTIONS
 from neurosim.energy.profiles import HardwareProfile, get_profile, list_profiles, load_profile
+from neurosim.energy.tables import get_table
 from neurosim.exceptions import InputError, NotFoundError, unknown_name
 
 __all__ = [
@@ -241,9 +243,6 @@ def cost_constants(profile: HardwareProfile) -> list[dict[str, Any]]:
         (how the value follows from the parameters, e.g. ``"synop_energy = 23.6 pJ"``), ``confidence``,
         ``sources`` (the citations of every parameter or table entry used, ``" | "``-joined).
     """
-    from neurosim.energy.actions import ACTIONS, MEMORY_ACTIONS
-    from neurosim.energy.tables import get_table
-
     specs = getattr(profile, "_specs", {}) or {}
     cost_specs = specs.get("costs", {}) if isinstance(specs, dict) or hasattr(specs, "get") else {}
     rows: list[dict[str, Any]] = []

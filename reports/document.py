@@ -13,8 +13,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from neurosim.analysis import plots
+from neurosim.analysis.job_stats import (
+    WINDOW_SPARSITY_SAMPLES,
+    format_published,
+    layer_energy,
+    layer_records,
+    neurobench_totals,
+    per_token_events,
+    published_figures,
+)
+from neurosim.analysis.sensitivity import model_energy_sensitivity
+from neurosim.analysis.system_plots import plot_break_even, plot_energy_vs_batch
+from neurosim.energy.system import batch_sweep, break_even_table
 from neurosim.reports.pipeline import JobResult
-from neurosim.reports.render import Figure, Section, Table, format_html, format_markdown, format_terminal_table
+from neurosim.reports.provenance import constants_frame
+from neurosim.reports.render import (
+    Figure,
+    Section,
+    Table,
+    format_html,
+    format_latex_table,
+    format_markdown,
+    format_terminal_table,
+)
 from neurosim.reports.writer import ReportFiles
 
 __all__ = [
@@ -79,20 +101,14 @@ def figure_record(caption: str, filename: str, fig: Any, *, vectors: Sequence[st
 
 
 def _per_token_events(result: JobResult) -> dict[str, float]:
-    from neurosim.analysis.job_stats import per_token_events
-
     return per_token_events(result.model_counts, result.measured_stats.spikes_per_channel)
 
 
 def _neurobench_totals(result: JobResult) -> dict[str, float]:
-    from neurosim.analysis.job_stats import neurobench_totals
-
     return neurobench_totals(result.simulated, result.sample_tally.synaptic_ops)
 
 
 def _layer_records(result: JobResult) -> list[dict[str, Any]]:
-    from neurosim.analysis.job_stats import layer_energy, layer_records
-
     recs = layer_records(result.simulated)
     # Energy per layer: each projection priced alone, event-driven, on every profile of the run.
     energy = layer_energy(result.simulated, result.profiles or result.profile_names)
@@ -108,8 +124,6 @@ def _energy_rows(records: Mapping[str, Any], stats_label: str) -> list[dict[str,
 
 def _sensitivity(result: JobResult) -> list[dict[str, Any]]:
     """Range of each profile's per-token total over its disputed figures (spiked projections, measured stats)."""
-    from neurosim.analysis.sensitivity import model_energy_sensitivity
-
     cached = getattr(result, "_sensitivity_rows", None)
     if cached is None:
         # Same energy model and options as the first energy table (its records state them).
@@ -138,8 +152,6 @@ def _slug(text: str) -> str:
 
 def _add_latex_tables(files: ReportFiles, sections: Sequence[Section]) -> None:
     """Every page table as LaTeX (booktabs) beside the CSV: ``<csv name>.tex`` or ``table-<caption>.tex``."""
-    from neurosim.reports.render import format_latex_table
-
     seen: set[str] = set()
     for sec in sections:
         for tab in sec.tables:
@@ -152,8 +164,6 @@ def _add_latex_tables(files: ReportFiles, sections: Sequence[Section]) -> None:
 
 def provenance_section(provenance: Any, constants_csv: str | None) -> Section:
     """The report page's Provenance section: the run and the per-operation constants with citations."""
-    from neurosim.reports.provenance import constants_frame
-
     return Section(
         "Provenance",
         "How this report was made (also in provenance.json; summary.json holds all but the command line and "
@@ -289,8 +299,6 @@ def energy_table(records: Mapping[str, Any], *, unit: str = "mJ") -> pd.DataFram
 
 
 def _statistics_frame(result: JobResult) -> pd.DataFrame:
-    from neurosim.analysis.job_stats import WINDOW_SPARSITY_SAMPLES, published_figures
-
     published = published_figures(result.settings.k)
     rows = []
     for key, text in SPARSITY_DEFINITIONS.items():
@@ -305,8 +313,6 @@ def _statistics_frame(result: JobResult) -> pd.DataFrame:
 
 
 def _figures(result: JobResult, *, vectors: Sequence[str] = ()) -> list[Figure]:
-    from neurosim.analysis import plots
-
     def make(caption: str, filename: str, fig: Any) -> Figure:
         return figure_record(caption, filename, fig, vectors=vectors)
 
@@ -332,9 +338,6 @@ def _figures(result: JobResult, *, vectors: Sequence[str] = ()) -> list[Figure]:
     figs.append(make("Energy per token of the spiked projections of all layers per mode and profile, measured "
                        "spike statistics, split into compute, memory and static; whiskers: the range over the "
                        "disputed figures in the profile's data file", "energy.png", ax.figure))
-    from neurosim.analysis.system_plots import plot_break_even, plot_energy_vs_batch
-    from neurosim.energy.system import batch_sweep, break_even_table
-
     profs = list(result.profiles) or None
     sweep = batch_sweep(result.model_counts, profiles=profs, modes=("fp16-dense", "int8-dense", "w8aspike-event"),
                         stats=result.measured_stats)
@@ -408,8 +411,6 @@ def report_files(result: JobResult, formats: Sequence[str], *, provenance: Any =
             files.add_text(name, frame.to_csv(index=False, float_format="%.10g"))
     if not ({"md", "html", "tex"} & set(formats)):
         return files
-    from neurosim.analysis.job_stats import WINDOW_SPARSITY_SAMPLES
-
     figures = _figures(result, vectors=tuple(f for f in ("svg", "pdf") if f in formats))
     for fig in figures:
         files[fig.filename] = fig.png
@@ -487,8 +488,6 @@ def _short_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 def format_summary(result: JobResult) -> str:
     """Compact terminal summary of a run."""
-    from neurosim.analysis.job_stats import WINDOW_SPARSITY_SAMPLES, format_published, published_figures
-
     st = result.statistics
     published = published_figures(result.settings.k)
 

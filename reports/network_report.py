@@ -15,6 +15,9 @@ from typing import Any
 
 import pandas as pd
 
+from neurosim.analysis import plots
+from neurosim.reports.document import png_bytes
+from neurosim.reports.render import format_markdown_table, format_terminal_table
 from neurosim.reports.writer import ReportFiles
 
 __all__ = ["energy_frame", "format_network_report", "network_report_files", "node_frame"]
@@ -50,10 +53,6 @@ def _safe(name: str) -> str:
 def network_report_files(profile: Any, result: Any, *, source: str, input_desc: str,
                          formats: Sequence[str] = ("md", "html", "json", "csv")) -> ReportFiles:
     """All files of the report folder (see the module docstring)."""
-    from neurosim.analysis import plots
-    from neurosim.reports.document import png_bytes
-    from neurosim.reports.render import format_markdown_table
-
     files = ReportFiles()
     nodes, energy = node_frame(profile), energy_frame(profile)
     summary = {"source": source, "input": input_desc, "steps": profile.steps, "batch": profile.batch,
@@ -97,8 +96,6 @@ def network_report_files(profile: Any, result: Any, *, source: str, input_desc: 
 
 def format_network_report(profile: Any, *, source: str, input_desc: str) -> str:
     """Terminal summary: per-node table and energy by profile."""
-    from neurosim.reports.render import format_terminal_table
-
     lines = [f"{source}: {input_desc}; {profile.steps} steps x batch {profile.batch}, dt = {profile.dt:g} s", "",
              format_terminal_table(node_frame(profile), max_width=200), "",
              "Energy of the run by profile:", format_terminal_table(energy_frame(profile), max_width=200)]

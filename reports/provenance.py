@@ -29,6 +29,9 @@ from typing import Any
 
 import pandas as pd
 
+import neurosim
+from neurosim.energy.profile_overrides import as_profile, cost_constants
+
 __all__ = ["LIBRARIES", "Provenance", "constants_frame", "git_commit", "library_versions", "make_provenance"]
 
 #: Distributions whose versions every report records (None when not installed).
@@ -51,8 +54,6 @@ def _neurosim_version() -> str:
     try:
         return metadata.version("neurosim")
     except metadata.PackageNotFoundError:
-        import neurosim
-
         return str(getattr(neurosim, "__version__", "unknown"))
 
 
@@ -61,8 +62,6 @@ def git_commit(path: str | os.PathLike[str] | None = None) -> dict[str, Any] | N
 
     None when the package is not a checkout (an installed wheel) or git is not available; never raises.
     """
-    import neurosim
-
     root = Path(path) if path is not None else Path(neurosim.__file__).resolve().parent.parent
     if not (root / ".git").exists():
         return None
@@ -177,8 +176,6 @@ def make_provenance(*, command_line: Sequence[str] | str | None = None, profiles
         ``--set`` overrides applied.
     """
     import sys
-
-    from neurosim.energy.profile_overrides import as_profile, cost_constants
 
     argv = sys.argv if command_line is None else command_line
     cmd = argv if isinstance(argv, str) else shlex.join(str(a) for a in argv)
