@@ -166,7 +166,8 @@ def unary_events(k: float, tokens: int, features: int) -> int:
 
     With the adaptive threshold ``Vth = mean|x| / k`` every token's ``sum |x| / Vth`` is exactly
     ``k * features``; rounding adds at most 1/2 per channel. So ``(k + 1/2) * features`` events per token,
-    known before anything is computed.
+    known before anything is computed. (When ``Vth`` is clamped at ``VTH_MAX`` counts can exceed this;
+    :func:`neurosim.token_events.token_events` checks the real count again before allocating.)
     """
     return math.ceil((float(k) + 0.5) * int(features)) * int(tokens)
 
