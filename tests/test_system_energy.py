@@ -230,6 +230,23 @@ def test_missing_figure_names_parameter_and_file(tmp_path):
         system_energy("qwen2.5-7b", mode="fp16-dense", profile=prof)
 
 
+def test_stack_host_overhead_must_be_a_time(tmp_path):
+    from neurosim.energy.system import _load_stacks
+    from neurosim.exceptions import ConfigError
+
+    src = (DATA / "stacks.toml").read_text()
+    start = src.index("[stacks.eager.params.host_overhead_per_layer]")
+    block = src[start:].split("\n\n", 1)[0]
+    bad = src.replace(block, block.replace('unit = "ms"', 'unit = "W"'))
+    path = tmp_path / "stacks.toml"
+    path.write_text(bad)
+    with pytest.raises(ConfigError, match=r"host_overhead_per_layer"):
+        _load_stacks(path)
+    # without the optional key a preset has no host term
+    path.write_text(src.replace(block, ""))
+    assert _load_stacks(path)["eager"].host_overhead_per_layer == 0.0
+
+
 def test_stack_presets_are_cited_fractions():
     for name in ("eager", "optimized"):
         s = get_stack(name)
