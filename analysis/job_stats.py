@@ -15,6 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from neurosim.analysis.pricing import price_layers
+from neurosim.analysis.sensitivity import energy_sensitivity
+from neurosim.analysis.snn_profile import _snn_energy
+from neurosim.analysis.sparsity import window_sparsity
+from neurosim.analysis.sweep import REPORT_TABLE_11
+from neurosim.energy.modes import EXECUTION_MODES, mode_energy
+from neurosim.energy.neurobench import neurobench_from_tally
+from neurosim.energy.profile_overrides import as_profile
+from neurosim.energy.workload import SpikeActivity, Workload
 
 __all__ = [
     "PublishedFigure",
@@ -74,8 +83,6 @@ def published_figures(k: float) -> dict[str, PublishedFigure]:
         At k = 3 the report's text figures; at another k of table 11 its window sparsity and ``|count| <= 7``
         and "no published figure" for the rest; elsewhere "no published figure" for all.
     """
-    from neurosim.analysis.sweep import REPORT_TABLE_11
-
     k = float(k)
     none = PublishedFigure(None, f"no published figure at k = {k:g}")
     if k == 3.0:
@@ -114,9 +121,6 @@ def layer_records(simulated: Iterable[Any], *, window: int = 3) -> list[dict[str
         Name, layer, shape, spike statistics, window sparsity over this projection's inputs, events,
         synaptic ops, MACs and NeuroBench Dense / Effective_MACs / Effective_ACs.
     """
-    from neurosim.analysis.sparsity import window_sparsity
-    from neurosim.energy.neurobench import neurobench_from_tally
-
     recs = []
     for sim in simulated:
         for tally in sim.tallies:
@@ -166,8 +170,6 @@ def neurobench_totals(simulated: Iterable[Any], synaptic_ops: float) -> dict[str
     NeuroBench calls an input spiking only when every value is in {-1, 0, 1}; multi-valued counts are
     MACs there, and one nonzero count is one operation however many spike events it codes.
     """
-    from neurosim.energy.neurobench import neurobench_from_tally
-
     nbs = [neurobench_from_tally(t) for s in simulated for t in s.tallies]
     effective = sum(n.effective for n in nbs)
     syn = float(synaptic_ops)
@@ -188,10 +190,6 @@ def layer_energy(simulated: Iterable[Any], profiles: Sequence[Any], *, mode: str
     :func:`neurosim.energy.modes.mode_energy`; a profile that cannot run ``mode`` gives None.
     Returns one dict per projection: ``"energy {mode} {profile} [J/token]"`` -> value.
     """
-    from neurosim.energy.modes import mode_energy
-    from neurosim.energy.profile_overrides import as_profile
-    from neurosim.energy.workload import SpikeActivity, Workload
-
     profs = [as_profile(p) for p in profiles]
     out = []
     for sim in simulated:
@@ -218,17 +216,12 @@ def profile_layer_energy(profile: Any, profiles: Sequence[Any]) -> list[dict[str
     if not profiles:
         return [{} for _ in range(len(profile.layer_frame()))]
     if hasattr(profile, "synapses"):  # snntorch: neuron layers first, then connection layers
-        from neurosim.analysis.snn_profile import _snn_energy
-
         parts = [((n,), ()) for n in profile.neurons] + [((), (c,)) for c in profile.synapses]
         out = []
         for neurons, synapses in parts:
             recs = _snn_energy(profile.model, neurons, synapses, profiles)
             out.append({f"energy snn-event {r['profile']} [J]": r.get("total_j") for r in recs})
         return out
-    from neurosim.analysis.pricing import price_layers
-    from neurosim.energy.modes import EXECUTION_MODES
-
     modes = sorted({r["mode"] for r in profile.energy if "mode" in r}, key=list(EXECUTION_MODES).index)
     out = []
     for layer in profile.layers:
@@ -240,17 +233,10 @@ def profile_layer_energy(profile: Any, profiles: Sequence[Any]) -> list[dict[str
 def profile_sensitivity(profile: Any, profiles: Sequence[Any]) -> list[dict[str, Any]]:
     """:func:`neurosim.analysis.sensitivity.energy_sensitivity` of a torch/snntorch profile's totals (J for the
     whole profiled input), priced the same way as the profile's own energy records."""
-    from neurosim.analysis.sensitivity import energy_sensitivity
-
     if hasattr(profile, "synapses"):
-        from neurosim.analysis.snn_profile import _snn_energy
-
         def price(ps: Sequence[Any]) -> Sequence[Any]:
             return _snn_energy(profile.model, profile.neurons, profile.synapses, ps)
     else:
-        from neurosim.analysis.pricing import price_layers
-        from neurosim.energy.modes import EXECUTION_MODES
-
         modes = sorted({r["mode"] for r in profile.energy if "mode" in r}, key=list(EXECUTION_MODES).index)
 
         def price(ps: Sequence[Any]) -> Sequence[Any]:

@@ -13,6 +13,10 @@ from typing import Any
 
 import pandas as pd
 
+from neurosim.analysis import plots
+from neurosim.analysis.corpus_profile import corpus_line, interval_frame, layer_group_frame
+from neurosim.analysis.job_stats import profile_layer_energy, profile_sensitivity
+from neurosim.reports.document import _add_latex_tables, png_bytes, provenance_section, sensitivity_table
 from neurosim.reports.render import Figure, Section, Table, format_html, format_markdown, format_terminal_table
 from neurosim.reports.writer import ReportFiles
 
@@ -79,8 +83,6 @@ def format_profile(profile: Any) -> str:
     if not energy.empty:
         lines += ["", "Energy of the profiled forward pass:", format_terminal_table(energy, max_width=160, csv_hint="energy.csv")]
     if getattr(profile, "intervals", None):  # a corpus run: corpus, 95 % intervals, figures by layer
-        from neurosim.analysis.corpus_profile import corpus_line, interval_frame, layer_group_frame
-
         lines += ["", corpus_line(profile), format_terminal_table(interval_frame(profile), max_width=160)]
         if profile.layer_groups:
             lines += ["", "By decoder layer (95 % intervals):",
@@ -120,15 +122,11 @@ def profile_report_files(profile: Any, *, title: str, formats: Sequence[str],
         files.add_json("provenance.json", provenance.full())
     sensitivity: list[dict[str, Any]] = []
     if profiles:  # range of each total over the disputed figures kept in the profiles' data files
-        from neurosim.analysis.job_stats import profile_sensitivity
-
         sensitivity = profile_sensitivity(profile, profiles)
         summary["sensitivity"] = sensitivity
     files.add_json("summary.json", summary)
     layers = profile.layer_frame()
     if profiles:  # energy per layer (whole profiled input), priced like the totals on the same profiles
-        from neurosim.analysis.job_stats import profile_layer_energy
-
         layers = pd.concat([layers.reset_index(drop=True),
                             pd.DataFrame(profile_layer_energy(profile, profiles))], axis=1)
     energy = pd.DataFrame(list(profile.energy))
@@ -143,8 +141,6 @@ def profile_report_files(profile: Any, *, title: str, formats: Sequence[str],
         files.add_json("energy.json", summary["energy"])
     corpus_tables: list[Table] = []
     if getattr(profile, "intervals", None):  # a corpus run (neurosim.analysis.corpus_profile)
-        from neurosim.analysis.corpus_profile import corpus_line, interval_frame, layer_group_frame
-
         intervals, groups = interval_frame(profile), layer_group_frame(profile)
         if "csv" in formats:
             files.add_text("intervals.csv", intervals.to_csv(index=False, float_format="%.10g"))
@@ -156,9 +152,6 @@ def profile_report_files(profile: Any, *, title: str, formats: Sequence[str],
         figures: list[Figure] = []
         rows = _priced(list(profile.energy))
         if rows:
-            from neurosim.analysis import plots
-            from neurosim.reports.document import png_bytes
-
             # Profile records price the whole profiled input (every token of the batch), not one token.
             ax = plots.plot_energy(rows, per="forward pass")
             figures.append(Figure("Energy of the profiled pass per mode and profile", "energy.png",
@@ -179,33 +172,24 @@ def profile_report_files(profile: Any, *, title: str, formats: Sequence[str],
                      f"relative error {fid['relative_error']:.4f}.")
         skipped = pd.DataFrame(list(getattr(profile, "skipped", ())))
         if corpus_tables and len(layer_group_frame(profile)):
-            from neurosim.analysis import plots as _plots
-            from neurosim.reports.document import png_bytes as _png
-
-            fig = _plots.plot_layer_intervals(layer_group_frame(profile))
+            fig = plots.plot_layer_intervals(layer_group_frame(profile))
             figures.append(Figure("Spikes per channel, silent fraction and window sparsity by layer "
-                                  "(95 % per-prompt bootstrap intervals)", "layer_intervals.png", _png(fig)))
+                                  "(95 % per-prompt bootstrap intervals)", "layer_intervals.png", png_bytes(fig)))
             files["layer_intervals.png"] = figures[-1].png
         tables = [*corpus_tables,
                   Table("Per-layer statistics", layers, "layers.csv" if "csv" in formats else None),
                   Table("Energy per mode and profile [J]", _energy_pivot(list(profile.energy)),
                         "energy.csv" if "csv" in formats else None)]
         if sensitivity:
-            from neurosim.reports.document import sensitivity_table
-
             tables.append(Table("Sensitivity: the range each total spans over the disputed figures the profiles' "
                                 "data files keep [uJ]", sensitivity_table(sensitivity, unit="uJ")))
         if not skipped.empty:
             tables.append(Table("Skipped modules", skipped))
         sections = [Section("Profile", text, tables=tuple(tables), figures=tuple(figures))]
         if provenance is not None:
-            from neurosim.reports.document import provenance_section
-
             sections.append(provenance_section(provenance, "constants.csv" if "csv" in formats else None))
         intro = "Profile of a user model the SpikingBrain way (neurosim)."
         if "tex" in formats:
-            from neurosim.reports.document import _add_latex_tables
-
             _add_latex_tables(files, sections)
         if "md" in formats:
             files.add_text("index.md", format_markdown(title, intro, sections))
