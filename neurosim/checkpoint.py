@@ -94,8 +94,8 @@ def _open_regular(path: Path) -> Any:
     try:
         return open_regular_file(path, "checkpoint file")
     except InputError as exc:
-        raise CheckpointError(f"{path}: cannot open checkpoint file ({str(exc).split(str(path))[-1].strip(' ,')})") \
-            from None
+        why = str(exc).replace(f"checkpoint file {str(path)!r} ", "")  # "is a FIFO, not a regular file", ...
+        raise CheckpointError(f"{path}: cannot open checkpoint file: {why}") from None
 
 
 @dataclass(frozen=True)
