@@ -105,9 +105,10 @@ def write_file_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
 
 
 def _refuse(path: Path | str, why: str) -> OutputPathError:
-    name = Path(path).name or "energy-report"
+    name = Path(path).name
+    suggestion = f"{name}-report" if name and str(path) not in ("", "/") else "./energy-report"
     return OutputPathError(f"refusing to write the report to {str(path)!r}: {why}; "
-                           f"choose a new folder, e.g. --out {name}-report")
+                           f"choose a new folder, e.g. --out {suggestion}")
 
 
 def _manifest_files(folder: Path) -> set[str] | None:
