@@ -40,7 +40,7 @@ import numpy as np
 
 from neurosim.energy.actions import ACTIONS, ActionCounts, evaluate, missing_costs
 from neurosim.energy.profiles import HardwareProfile, get_profile, list_profiles
-from neurosim.energy.system import get_stack
+from neurosim.energy.system import ChipPacker, get_stack
 from neurosim.exceptions import InputError
 from neurosim.network import SPIKING_KINDS, Network, SimulationResult
 
@@ -147,7 +147,7 @@ def _chips(network: Network, result: SimulationResult, profile: HardwareProfile,
         return {"chips": 1, "limited_by": "-", "messages": 0.0, "busy_s": 0.0}
     npc, spc = _param(profile, "neurons_per_chip"), _param(profile, "synapses_per_chip")
     rows = result.steps * result.batch
-    chip, fill, busy, messages = 0, 0.0, 0.0, 0.0
+    packer, busy, messages = ChipPacker(), 0.0, 0.0
     limits = {"synaptic_memory": 0.0, "neurons_per_chip": 0.0, "synapses_per_chip": 0.0}
     last_of: dict[str, int] = {}
     for name in network.order:
@@ -164,20 +164,12 @@ def _chips(network: Network, result: SimulationResult, profile: HardwareProfile,
         for key, v in need.items():
             limits[key] += v
         units = max(need.values())
-        if units <= 1.0 - fill + 1e-12:
-            first = last = chip
-            fill += units
-        else:
-            if fill > 0:
-                chip += 1
-            n = max(1, math.ceil(units - 1e-12))
-            first, last = chip, chip + n - 1
-            chip, fill = last, units - (n - 1)
+        first, last = packer.place(units)
         k = last - first + 1
         busy += c.synaptic_events / (rate * k)
         messages += c.input_events * sum(1 for ch in range(first, last + 1) if ch != source)
         last_of[name] = last
-    return {"chips": chip + 1, "limited_by": max(limits, key=lambda key: limits[key]), "messages": messages,
+    return {"chips": packer.chips, "limited_by": max(limits, key=lambda key: limits[key]), "messages": messages,
             "busy_s": busy}
 
 

@@ -95,6 +95,7 @@ __all__ = [
     "StackPreset",
     "SystemEnergy",
     "BATCH_SIZES",
+    "ChipPacker",
     "activity_at",
     "batch_sweep",
     "break_even_spikes",
@@ -298,6 +299,37 @@ def _chip_rate(profile: HardwareProfile) -> float:
         f"the event time of a token (add [params.synop_rate] to {profile.path})")
 
 
+class ChipPacker:
+    """Places layers on event-driven chips in execution order, the way :func:`chip_mapping` maps a model.
+
+    A layer that needs ``units`` chips' worth of capacity (the largest of its shares of synaptic memory,
+    neurons and synapses per chip) goes on the current chip when it fits in what is left there;
+    otherwise it starts on a fresh chip and spans ``ceil(units)`` chips, the last one partly filled.
+    Used for transformer projections here and for NIR graphs in :mod:`neurosim.analysis.network_profile`.
+    """
+
+    def __init__(self) -> None:
+        self.chip = 0
+        self.fill = 0.0
+
+    def place(self, units: float) -> tuple[int, int]:
+        """First and last chip (0-based) of a layer needing ``units`` chips of capacity."""
+        if units <= 1.0 - self.fill + 1e-12:
+            self.fill += units
+            return self.chip, self.chip
+        if self.fill > 0:
+            self.chip += 1
+        n = max(1, math.ceil(units - 1e-12))
+        first, last = self.chip, self.chip + n - 1
+        self.chip, self.fill = last, units - (n - 1)
+        return first, last
+
+    @property
+    def chips(self) -> int:
+        """Chips used so far."""
+        return self.chip + 1
+
+
 def chip_mapping(workload: Workload, profile: HardwareProfile, *, stats: SpikeActivity | None = None,
                  scope: str = "spiked") -> ChipMapping:
     """Map the spike-coded projections of ``workload`` onto chips of ``profile`` in order.
@@ -324,7 +356,7 @@ def chip_mapping(workload: Workload, profile: HardwareProfile, *, stats: SpikeAc
     if not projs:
         raise InputError(f"workload {workload.name!r} has no projection to map (scope={scope!r})")
     spans: list[tuple[int, int]] = []
-    chip, fill = 0, 0.0
+    packer = ChipPacker()
     busy: dict[int, float] = {}
     limits = {"synaptic_memory": 0.0, "neurons_per_chip": 0.0, "synapses_per_chip": 0.0}
     messages = 0.0
@@ -343,16 +375,7 @@ def chip_mapping(workload: Workload, profile: HardwareProfile, *, stats: SpikeAc
         units = max(need.values())
         total_bytes += wbytes
         total_neurons += neurons
-        if units <= 1.0 - fill + 1e-12:
-            first = last = chip
-            fill += units
-        else:
-            if fill > 0:
-                chip += 1
-            n = max(1, math.ceil(units - 1e-12))
-            first, last = chip, chip + n - 1
-            chip = last
-            fill = units - (n - 1)
+        first, last = packer.place(units)
         spans.append((first, last))
         k = last - first + 1
         synops = p.calls_per_token * p.in_features * s * p.out_features
@@ -362,7 +385,7 @@ def chip_mapping(workload: Workload, profile: HardwareProfile, *, stats: SpikeAc
         source = spans[i - 1][1] if i > 0 else first
         events = p.calls_per_token * p.in_features * s
         messages += events * sum(1 for c in range(first, last + 1) if c != source)
-    chips = chip + 1
+    chips = packer.chips
     limited_by = max(limits, key=lambda key: limits[key])
     return ChipMapping(chips=chips, limited_by=limited_by, spans=tuple(spans), messages_per_token=messages,
                        crossings_per_token=chips - 1, event_seconds_per_token=event_s,
