@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from neurosim.coding import check_coding
+from neurosim.coding import check_coding, popcount, spikes_per_count
 from neurosim.exceptions import InputError
 from neurosim.tally import BLOCK_SIZES, ProjectionTally
 
@@ -81,10 +81,6 @@ _TALLY_FIELDS = ("tokens", "input_slots", "dense_macs", "spike_events", "synapti
                  "weight_bytes_touched")
 
 _LAYER_RE = re.compile(r"(?:^|\.)(?:layers?|h|blocks?|block)\.(\d+)(?:\.|$)")
-
-
-def _popcount(values: np.ndarray) -> np.ndarray:
-    return np.bitwise_count(values).astype(np.int64)
 
 
 def _add_padded(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -350,13 +346,8 @@ class StatsBuilder:
         self.calls += 1
         mag = np.abs(c)
         top = (1 << self.window) - 1
-        pop = _popcount(mag)
-        if self.coding in ("binary", "ternary"):
-            spikes = mag
-        elif self.coding == "twos-complement":
-            spikes = _popcount(c & ((1 << tally.time_steps) - 1))
-        else:
-            spikes = pop
+        pop = popcount(mag)
+        spikes = spikes_per_count(c, self.coding, tally.time_steps)  # the coder's rule, neurosim.coding
         fits = mag <= top
         per_row = [
             np.ones(c.shape[0], np.int64),
@@ -365,7 +356,7 @@ class StatsBuilder:
             (c == 0).sum(axis=1),
             np.where(fits, pop, 0).sum(axis=1),
             fits.sum(axis=1),
-            _popcount(np.minimum(mag, top)).sum(axis=1),
+            popcount(np.minimum(mag, top)).sum(axis=1),
             pop.sum(axis=1),
             (mag <= 7).sum(axis=1),
             (mag > 16).sum(axis=1),
