@@ -4,6 +4,7 @@ Reproduce (from the repository root, with the project's virtualenv and the nir e
 
     python benchmarks/bench_nir.py            # full run (about a minute on 2 cores)
     python benchmarks/bench_nir.py --quick    # small shapes, a smoke run
+    python benchmarks/bench_nir.py --threads 1 --no-step   # one thread each, snnTorch layer at once only
 
 Workloads (float32; weights seeded N(0, s) rounded to multiples of 2^-7, so every sum is exact in
 float32 in any order and the spikes can be compared bit for bit; LIF beta 0.9, threshold 1,
@@ -104,7 +105,7 @@ def _snn_layer(torch: Any, net: Any, x: Any) -> list[np.ndarray]:
 
 
 def _workload(torch: Any, snn: Any, sizes: list[int], steps: int, batch: int, rate: float, repeats: int,
-              seed: int) -> dict[str, Any]:
+              seed: int, step_mode: bool = True) -> dict[str, Any]:
     from snntorch.export_nir import export_to_nir
 
     from neurosim.network import bernoulli_spikes, simulate
@@ -120,14 +121,16 @@ def _workload(torch: Any, snn: Any, sizes: list[int], steps: int, batch: int, ra
     simulate(network, x[:2], dt=1e-4)  # compile
     _snn_step(torch, net, xt[:2])
     t_ns, res = _best(lambda: simulate(network, x, dt=1e-4), repeats)
-    t_step, ref_step = _best(lambda: _snn_step(torch, net, xt), repeats)
     t_layer, ref_layer = _best(lambda: _snn_layer(torch, net, xt), repeats)
-    identical = all(np.array_equal(res.outputs[n], r) for n, r in zip(lifs, ref_step)) and all(
-        np.array_equal(res.outputs[n], r) for n, r in zip(lifs, ref_layer))
-    peer = min(t_step, t_layer)
+    identical = all(np.array_equal(res.outputs[n], r) for n, r in zip(lifs, ref_layer))
+    t_step = float("nan")
+    if step_mode:
+        t_step, ref_step = _best(lambda: _snn_step(torch, net, xt), repeats)
+        identical = identical and all(np.array_equal(res.outputs[n], r) for n, r in zip(lifs, ref_step))
+    peer = min(t_layer, t_step) if step_mode else t_layer
     events = sum(c.synaptic_events for c in res.counts.values())
     return {"sizes": sizes, "steps": steps, "batch": batch, "input_rate": rate, "neurosim_s": t_ns,
-            "snntorch_step_s": t_step, "snntorch_layer_s": t_layer, "speedup_vs_snntorch": peer / t_ns,
+            "snntorch_step_s": t_step if step_mode else None, "snntorch_layer_s": t_layer, "speedup_vs_snntorch": peer / t_ns,
             "spikes_identical": bool(identical), "synaptic_events": int(events),
             "spike_rates": [float(res.outputs[n].mean()) for n in lifs]}
 
@@ -138,6 +141,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None, help="threads for both (default: numba's default)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-step", action="store_true",
+                    help="time snnTorch only layer at once (its faster way; step by step takes minutes at 4096)")
     args = ap.parse_args()
     numba.config.THREADING_LAYER = "workqueue"
     import torch
@@ -156,20 +161,22 @@ def main() -> None:
         lin = dict(sizes=[4096, 4096], steps=100, batch=16)
     print(f"neurosim vs snnTorch {snn.__version__} (torch {torch.__version__}), {threads} threads each, "
           f"numba layer {numba.config.THREADING_LAYER}; load average before {load_before[0]:.2f}")
-    results: dict[str, Any] = {"mlp": _workload(torch, snn, rate=0.1, repeats=args.repeats, seed=args.seed, **mlp)}
+    results: dict[str, Any] = {"mlp": _workload(torch, snn, rate=0.1, repeats=args.repeats, seed=args.seed,
+                                                step_mode=not args.no_step, **mlp)}
     r = results["mlp"]
     print(f"mlp {r['sizes']} T={r['steps']} batch={r['batch']} rate 0.10: neurosim {r['neurosim_s'] * 1e3:.1f} ms, "
-          f"snnTorch step {r['snntorch_step_s'] * 1e3:.1f} ms / layer {r['snntorch_layer_s'] * 1e3:.1f} ms -> "
+          f"snnTorch step {(r['snntorch_step_s'] or float('nan')) * 1e3:.1f} ms / layer {r['snntorch_layer_s'] * 1e3:.1f} ms -> "
           f"{r['speedup_vs_snntorch']:.2f}x, spikes identical: {r['spikes_identical']}")
     for rate in (0.05, 0.1, 0.2):
         key = f"linear_lif_{int(rate * 100)}pct"
-        results[key] = r = _workload(torch, snn, rate=rate, repeats=args.repeats, seed=args.seed, **lin)
+        results[key] = r = _workload(torch, snn, rate=rate, repeats=args.repeats, seed=args.seed,
+                                     step_mode=not args.no_step, **lin)
         print(f"linear_lif {r['sizes']} T={r['steps']} batch={r['batch']} rate {rate:.2f}: neurosim "
-              f"{r['neurosim_s'] * 1e3:.1f} ms, snnTorch step {r['snntorch_step_s'] * 1e3:.1f} ms / layer "
+              f"{r['neurosim_s'] * 1e3:.1f} ms, snnTorch step {(r['snntorch_step_s'] or float('nan')) * 1e3:.1f} ms / layer "
               f"{r['snntorch_layer_s'] * 1e3:.1f} ms -> {r['speedup_vs_snntorch']:.2f}x, "
               f"spikes identical: {r['spikes_identical']}")
     load_after = os.getloadavg()
-    cmd = "python benchmarks/bench_nir.py" + (" --quick" if args.quick else "")
+    cmd = " ".join(["python benchmarks/bench_nir.py"] + sys.argv[1:])
     print(f"load average after {load_after[0]:.2f}; command: {cmd}")
     summary = {
         "mlp_speedup_vs_snntorch": results["mlp"]["speedup_vs_snntorch"],

@@ -90,41 +90,40 @@ def threshold_kernel(x, thr, out, nb):  # pragma: no cover
 
 
 @numba.njit(**parallel_options())
-def active_lists(s, idx, cnt, nb):  # pragma: no cover
-    """Per row of ``s`` ([R, n_in]): the indices of its nonzero entries in ``idx[r, :cnt[r]]``.
-
-    Branch-free (every index is written, the count advances only on a spike), so the scan costs about
-    one cycle per input whatever the spike pattern.
-    """
-    n_rows, n_in = s.shape
-    for b in numba.prange(nb):
-        for r in range(b * n_rows // nb, (b + 1) * n_rows // nb):
-            k = 0
-            row = idx[r]
-            for i in range(n_in):
-                row[k] = i
-                k += 1 if s[r, i] != 0 else 0
-            cnt[r] = k
-
-
-@numba.njit(**parallel_options())
-def linear_events(idx, cnt, packed, bias, out, nb):  # pragma: no cover
+def linear_events(s, packed, bias, out, rb):  # pragma: no cover
     """Event-driven linear layer: for each input spike, add its weight row to the targets.
 
-    ``packed`` is the transposed weight cut into column chunks, [n_chunks, n_in, chunk] (zero padded
-    past n_out), so that one chunk of every weight row is one contiguous block that stays in cache
-    while all rows of a block reuse it (rows of the plain [n_in, n_out] layout lie a power of two
-    apart and evict each other from the same cache sets). ``idx[r, :cnt[r]]`` lists the spiking
-    inputs of row ``r`` (one row per step and sample); work and weight reads are proportional to
-    spikes x fan-out. ``out`` is [R, n_chunks * chunk]. Summation order: inputs in increasing index,
-    in groups of four summed pairwise (``o += (w0 + w1) + (w2 + w3)``), from 0, then the bias (all
-    zeros for a Linear node); exact, so equal to any BLAS, when weights lie on a coarse binary grid.
+    ``s`` [R, n_in] holds the binary input (one row per step and sample); ``packed`` is the
+    transposed weight cut into column chunks, [n_chunks, n_in, chunk] (zero padded past n_out), so
+    that the chunk of one weight row is contiguous; ``out`` is [R, n_chunks * chunk]. Rows go in
+    blocks of ``rb``: per block the spikes are sorted by input (counting sort), then for each chunk
+    and each input that spiked, its weight-row chunk is loaded once and added to every row of the
+    block that received the spike, while the block's output tile stays in cache. Work is
+    proportional to spikes x fan-out, and each weight is fetched once per block, not once per spike.
+    Summation order per output: inputs in increasing index from 0, then the bias (all zeros for a
+    Linear node).
     """
-    n_rows = out.shape[0]
+    n_rows, n_in = s.shape
     n_chunks, _, chunk = packed.shape
-    for b in numba.prange(nb):
-        lo = b * n_rows // nb
-        hi = (b + 1) * n_rows // nb
+    n_blk = (n_rows + rb - 1) // rb
+    for blk in numba.prange(n_blk):
+        lo = blk * rb
+        hi = min(lo + rb, n_rows)
+        start = np.zeros(n_in + 1, dtype=np.int64)
+        for r in range(lo, hi):
+            sr = s[r]
+            for i in range(n_in):
+                start[i + 1] += 1 if sr[i] != 0 else 0
+        for i in range(n_in):
+            start[i + 1] += start[i]
+        fill = start[:n_in].copy()
+        rows = np.empty(start[n_in], dtype=np.int64)
+        for r in range(lo, hi):
+            sr = s[r]
+            for i in range(n_in):
+                if sr[i] != 0:
+                    rows[fill[i]] = r
+                    fill[i] += 1
         for c in range(n_chunks):
             wc = packed[c]
             c0 = c * chunk
@@ -132,24 +131,17 @@ def linear_events(idx, cnt, packed, bias, out, nb):  # pragma: no cover
                 o = out[r, c0:c0 + chunk]
                 for j in range(chunk):
                     o[j] = np.float32(0.0)
-                ir = idx[r]
-                m = cnt[r]
-                k = 0
-                # four spikes per pass: one load and store of the targets per four weight rows
-                while k + 4 <= m:
-                    w0 = wc[ir[k]]
-                    w1 = wc[ir[k + 1]]
-                    w2 = wc[ir[k + 2]]
-                    w3 = wc[ir[k + 3]]
-                    for j in range(chunk):
-                        o[j] += (w0[j] + w1[j]) + (w2[j] + w3[j])
-                    k += 4
-                while k < m:
-                    w = wc[ir[k]]
+            for i in range(n_in):
+                if start[i] == start[i + 1]:
+                    continue
+                w = wc[i]
+                for p in range(start[i], start[i + 1]):
+                    o = out[rows[p], c0:c0 + chunk]
                     for j in range(chunk):
                         o[j] += w[j]
-                    k += 1
-                bc = bias[c0:c0 + chunk]
+            bc = bias[c0:c0 + chunk]
+            for r in range(lo, hi):
+                o = out[r, c0:c0 + chunk]
                 for j in range(chunk):
                     o[j] += bc[j]
 

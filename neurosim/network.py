@@ -504,8 +504,8 @@ def _estimate_bytes(net: Network, steps: int, batch: int, record: bool) -> int:
     for n in net.order:
         elems = steps * batch * math.prod(net.out_shapes[n])
         total += elems * 4 * (2 if record and net.nodes[n].kind in NEURON_KINDS else 1)
-        if net.nodes[n].kind in ("linear", "affine"):  # index lists of the event path
-            total += steps * batch * math.prod(net.in_shapes[n]) * 4
+        if net.nodes[n].kind in ("linear", "affine"):  # padded output of the event path
+            total += steps * batch * (math.prod(net.out_shapes[n]) + 256) * 4
     return total
 
 
@@ -690,11 +690,14 @@ def simulate_neurons(kind: str, inputs: Any, *, dt: float, record_membrane: bool
     return res.outputs["pop"], res.membranes.get("pop")
 
 
+# Event-driven linear layers: (step, sample) rows per block and output columns per chunk; an output
+# tile of 64 x 256 floats (64 KiB) stays in L2 while each spiking input's weight-row chunk is added to
+# the rows that received it (4096 x 4096 at 10%: 1.65x faster than one row at a time, measured).
+_ROW_BLOCK = 64
+
+
 def _chunk(n_in: int, n_out: int) -> int:
-    # output columns per pass: the chunk of all weight rows within ~8 MiB (L3 resident), at least 256
-    # columns so the per-spike loop is not all overhead (measured on 4096 x 4096: 16 columns 0.76,
-    # 256 2.0, 512 2.3, 4096 1.7 G adds/s)
-    return int(min(-(-n_out // 8) * 8, max(256, (8 * 2**20 // (4 * n_in)) // 8 * 8)))
+    return int(min(-(-n_out // 8) * 8, 256))
 
 
 def _run_node(K: Any, network: Network, name: str, node: Node, x: np.ndarray, binary: bool, rows: int, dt: float,
@@ -773,13 +776,9 @@ def _run_node(K: Any, network: Network, name: str, node: Node, x: np.ndarray, bi
         w, bias = network._cache[(name, "w32")]
         if binary:
             s = np.ascontiguousarray(x.reshape(rows, n_in))
-            idx = np.empty((rows, n_in), dtype=np.int32)
-            cnt = np.empty(rows, dtype=np.int64)
-            nb = K.n_blocks(rows, 16)
-            K.active_lists(s, idx, cnt, nb)
             packed, padded_bias = network._packed(name, w, bias)
             y = np.empty((rows, packed.shape[0] * packed.shape[2]), dtype=np.float32)
-            K.linear_events(idx, cnt, packed, padded_bias, y, nb)
+            K.linear_events(s, packed, padded_bias, y, _ROW_BLOCK)
             y = np.ascontiguousarray(y[:, : w.shape[0]]) if y.shape[1] != w.shape[0] else y
         else:
             y = x.reshape(rows, n_in).astype(np.float32, copy=False) @ w.T
