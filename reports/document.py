@@ -508,7 +508,15 @@ def format_summary(result: JobResult) -> str:
     ]
     contested = [r for r in _sensitivity(result) if r["spread"] > 1.01 and r["mode"] == "w8aspike-event"]
     if contested:
-        lines.append("Contested figures (event-driven total over the data files' alternatives): " + "; ".join(
-            f"{r['profile']} {r['low_j'] * 1e3:.3g}-{r['high_j'] * 1e3:.3g} mJ" for r in contested))
+        def mj(v: float) -> str:
+            v *= 1e3
+            return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
+
+        lines.append("Contested figures (event-driven total per token over the data files' alternatives): "
+                     + "; ".join(f"{r['profile']} {mj(r['low_j'])}-{mj(r['high_j'])} mJ" for r in contested))
+    table = getattr(result, "layer_table", None)
+    if table is not None and len(table) > 1:
+        lines += ["", "By layer (95 % token-bootstrap intervals):",
+                  format_terminal_table(table, max_width=160, csv_hint="by_layer.csv")]
     lines += ["", "Claims: " + ", ".join(f"{c.id}: {c.status}" for c in result.claims)]
     return "\n".join(lines)

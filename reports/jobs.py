@@ -538,6 +538,7 @@ def run_compare(args: argparse.Namespace) -> int:
           f"{'shown' if args.all else 'differ'}:")
     print(format_terminal_table(shown, max_width=160, csv_hint="compare.csv"))
     files = ReportFiles()
+    files.add_json("provenance.json", _provenance(args, [], {"report_a": str(a), "report_b": str(b)}).full())
     files.add_json("summary.json", {"schema": "neurosim-report-comparison", "schema_version": 1, "A": str(a),
                                     "B": str(b), "rows": frame.to_dict(orient="records")})
     if "csv" in args.format:
