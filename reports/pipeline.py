@@ -50,10 +50,13 @@ __all__ = [
     "SimulatedLayer",
     "check_simulable",
     "default_layers",
+    "layer_interval_table",
     "load_activations",
+    "resolve_layers",
     "resolve_model",
     "resolve_profiles",
     "run_job",
+    "simulate_layer",
     "simulate_layers",
 ]
 
@@ -160,6 +163,17 @@ def resolve_profiles(names: Sequence[Any] | None, overrides: Sequence[str] = ())
     to users' profile files or loaded profiles, with ``PROFILE.PARAM=VALUE`` ``overrides`` applied
     (see :mod:`neurosim.energy.profile_overrides`). Returns HardwareProfile objects."""
     return profile_overrides.resolve_profiles(None if names is None else list(names), overrides)
+
+
+def resolve_layers(layers: Sequence[int] | str | None, config: ModelConfig) -> tuple[int, ...]:
+    """``None``: :func:`default_layers`; ``"all"``: every decoder layer; else the given indices."""
+    if layers is None:
+        return default_layers(config)
+    if isinstance(layers, str):
+        if layers != "all":
+            raise InputError(f"'layers' must be layer indices or 'all' (got {layers!r})")
+        return tuple(range(config.n_layers))
+    return tuple(layers)
 
 
 def default_layers(config: ModelConfig) -> tuple[int, ...]:
@@ -354,14 +368,21 @@ def run_job(settings: JobSettings, *, progress: Progress = _noop) -> JobResult:
     config, checkpoint, source = resolve_model(settings)
     check_simulable(config)
     profiles = resolve_profiles(settings.profiles, settings.overrides)
-    layers = settings.layers if settings.layers is not None else default_layers(config)
+    layers = resolve_layers(settings.layers, config)
     x, act_source = load_activations(settings, config)
+    # The k sweep needs only the activations: run it first, so activations the coders cannot count (e.g.
+    # 1e38, beyond int64 at the clamped threshold) fail in seconds, not after the whole simulation.
+    sweep = k_sweep(x, ks=settings.ks, coding=settings.coding)
     timings["setup_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     simulated = simulate_layers(x, config, layers, k=settings.k, coding=settings.coding, seed=settings.seed,
-                                checkpoint=checkpoint, group_size=settings.group_size, progress=progress)
+                                checkpoint=checkpoint, group_size=settings.group_size, progress=progress,
+                                workers=settings.workers, scheduler=settings.scheduler,
+                                checkpoint_path=settings.checkpoint)
     timings["simulation_s"] = time.perf_counter() - t0
+    layer_table = layer_interval_table(simulated, coding=settings.coding, n_boot=settings.bootstrap,
+                                       seed=settings.seed)
 
     t0 = time.perf_counter()
     progress("statistics, energy, k sweep and claims")
@@ -378,11 +399,10 @@ def run_job(settings: JobSettings, *, progress: Progress = _noop) -> JobResult:
     energy = system_records([counts], stats=measured, scope="spiked", **common)
     energy_paper = system_records([counts], stats=SpikeActivity.paper(), scope="spiked", **common)
     energy_all = system_records([counts], stats=measured, scope="all", **common)
-    sweep = k_sweep(x, ks=settings.ks, coding=settings.coding)
     claims = audit_claims(counts=all_counts, k=settings.k, seed=settings.seed)
     timings["analysis_s"] = time.perf_counter() - t0
     return JobResult(settings=settings, config=config, source=source, activation_source=act_source,
                      simulated=simulated, sample_tally=sample, statistics=stats, measured_stats=measured,
                      energy=energy, energy_paper=energy_paper, energy_all=energy_all, sweep=sweep, claims=claims,
                      model_counts=counts, timings=timings,
-                     profile_names=tuple(p.name for p in profiles), profiles=profiles)
+                     profile_names=tuple(p.name for p in profiles), profiles=profiles, layer_table=layer_table)

@@ -431,3 +431,17 @@ def test_hf_pickle_rejected_by_torch_unpickler_is_typed(tmp_path: Path, monkeypa
     with pytest.raises(InputError, match="cannot load the model") as info:
         load_hf_directory(d, allow_pickle=True)
     assert "getcwd" in str(info.value) or "pickl" in str(info.value).lower()
+
+
+def test_default_job_rejects_uncountable_activations_before_simulating(tmp_path: Path, capsys,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from neurosim.reports import pipeline
+
+    def never(*args, **kwargs):
+        raise AssertionError("the simulation ran before the activations were checked")
+
+    monkeypatch.setattr(pipeline, "simulate_layers", never)
+    f = tmp_path / "big.npy"
+    np.save(f, np.full((4, 3584), 1e38, dtype=np.float32))
+    code, _, err = run_cli(capsys, "--activations", str(f), "--out", str(tmp_path / "r"), "--no-progress")
+    assert code == 1 and one_line_error(err) and "beyond int64" in err
