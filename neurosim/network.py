@@ -478,6 +478,8 @@ def bernoulli_spikes(shape: Sequence[int], rate: float, *, seed: int | np.random
     ------
     InputError
         ``rate`` outside [0, 1].
+    ResourceLimitError
+        The array (and the float32 draws behind it) would exceed the memory budget.
     """
     try:
         r = float(rate)
@@ -485,6 +487,10 @@ def bernoulli_spikes(shape: Sequence[int], rate: float, *, seed: int | np.random
         raise InputError(f"'rate' must be a number in [0, 1] (got {rate!r})") from None
     if not 0.0 <= r <= 1.0:
         raise InputError(f"'rate' must be a spike probability in [0, 1] (got {rate!r})")
+    from neurosim.budget import check_memory
+
+    check_memory(math.prod(int(n) for n in shape) * 5, f"Bernoulli input of shape {tuple(shape)}",
+                 hint="use fewer steps or a smaller batch")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     return (rng.random(tuple(shape), dtype=np.float32) < np.float32(r)).astype(np.int8)
 
@@ -510,7 +516,7 @@ def _estimate_bytes(net: Network, steps: int, batch: int, record: bool) -> int:
 
 
 def simulate(network: Network, inputs: Any, *, dt: float, record_membrane: bool = False,
-             max_bytes: int = 8 * 2**30) -> SimulationResult:
+             max_bytes: int | None = None) -> SimulationResult:
     """Simulate ``network`` over the steps of ``inputs``, node by node, with neurosim's Numba kernels.
 
     Parameters
@@ -525,8 +531,9 @@ def simulate(network: Network, inputs: Any, *, dt: float, record_membrane: bool 
         Time step in seconds (> 0) used to discretise the continuous-time neurons (forward Euler).
     record_membrane : bool
         Also return each population's membrane per step.
-    max_bytes : int
-        Refuse (ResourceLimitError) when the node outputs would need more memory than this.
+    max_bytes : int, optional
+        Refuse (ResourceLimitError) when the node outputs would need more memory than this; default:
+        the project's memory budget (:func:`neurosim.budget.check_memory`, ``--memory-limit``).
 
     Returns
     -------
@@ -573,7 +580,12 @@ def simulate(network: Network, inputs: Any, *, dt: float, record_membrane: bool 
         if a.shape[:2] != (steps, batch):
             raise ShapeError(f"all inputs must share T and batch; {n!r} has {a.shape[:2]}, expected {(steps, batch)}")
     need = _estimate_bytes(network, steps, batch, bool(record_membrane))
-    if need > max_bytes:
+    if max_bytes is None:
+        from neurosim.budget import check_memory
+
+        check_memory(need, f"simulating {len(network.nodes)} nodes over {steps} steps x batch {batch}",
+                     hint="use fewer steps or a smaller batch")
+    elif need > max_bytes:
         raise ResourceLimitError(f"simulating {steps} steps x batch {batch} needs about {need / 2**30:.2f} GiB of node "
                                  f"outputs, over the limit of {max_bytes / 2**30:.2f} GiB; use fewer steps or a smaller batch")
     rows = steps * batch

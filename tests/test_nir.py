@@ -511,3 +511,13 @@ def test_simulate_neurons_wrapper_checks_kind_and_shape():
         simulate_neurons("adex", np.zeros((2, 1, 1)), dt=1.0)
     with pytest.raises(ShapeError):
         simulate_neurons("i", np.zeros((2, 3)), dt=1.0, r=1.0)
+
+
+def test_memory_is_estimated_before_allocating(monkeypatch):
+    from neurosim.exceptions import ResourceLimitError
+
+    with pytest.raises(ResourceLimitError):
+        simulate(_mlp(), np.zeros((10, 4, 40), np.int8), dt=1e-4, max_bytes=1000)
+    monkeypatch.setenv("NEUROSIM_MEMORY_LIMIT", "1MB")
+    with pytest.raises(ResourceLimitError, match="Bernoulli input"):
+        bernoulli_spikes((10_000, 64, 784), 0.1, seed=0)
