@@ -521,3 +521,22 @@ def test_memory_is_estimated_before_allocating(monkeypatch):
     monkeypatch.setenv("NEUROSIM_MEMORY_LIMIT", "1MB")
     with pytest.raises(ResourceLimitError, match="Bernoulli input"):
         bernoulli_spikes((10_000, 64, 784), 0.1, seed=0)
+
+
+def test_network_larger_than_a_chip_spans_chips_and_sends_messages():
+    from neurosim.analysis.network_profile import profile_network
+
+    rng = np.random.default_rng(16)
+    net = Network({"in": Node("input", {"shape": (1024,)}),
+                   "fc": Node("linear", {"weight": _q(rng.normal(0, 0.1, (1024, 1024)))}), "l": _lif(1024)},
+                  [("in", "fc"), ("fc", "l")])
+    res = simulate(net, bernoulli_spikes((5, 2, 1024), 0.1, seed=17), dt=1e-4)
+    prof = profile_network(net, res, profiles=["speck", "loihi"])
+    speck = next(e for e in prof.energy if e["profile"] == "speck")
+    loihi = next(e for e in prof.energy if e["profile"] == "loihi")
+    # 1 MiB of INT8 weights: 3 chips of Speck's 500 kB synaptic memory, one Loihi (33 MB)
+    assert speck["chips"] == 3 and speck["chips_limited_by"] == "synaptic_memory"
+    assert loihi["chips"] == 1 and loihi["interchip_messages"] == 0
+    # the input arrives on the first chip; its spikes are sent to the two others
+    assert speck["interchip_messages"] == 2 * res.counts["fc"].input_events
+    assert speck["interchip_j"] > 0 and speck["static_j"] > 0
