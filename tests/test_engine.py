@@ -416,6 +416,8 @@ def test_pair_block_equals_numpy_with_and_without_avx2(portable):
 
     from neurosim._int8_dot import pair_block
 
+    if numba.config.DISABLE_JIT:
+        pytest.skip("an LLVM intrinsic has no pure-Python form (the NUMBA_DISABLE_JIT run covers the walk)")
     block = pair_block(2, 3, portable=portable)
 
     @numba.njit
