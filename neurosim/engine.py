@@ -163,7 +163,7 @@ def accumulator_dtype(counts: Any, group_size: int | None, *, coding: str = "bid
 # Kernels
 # ---------------------------------------------------------------------------------------------
 @numba.njit(**njit_options())
-def _scale_group(y_row, scale_row, acc_row):  # pragma: no cover - compiled
+def _scale_group(y_row, scale_row, acc_row):
     # The one float scaling step shared by the dense and event kernels: identical integers in,
     # identical float operations in the same order, hence bit-identical outputs. (1-D contiguous
     # slices, not 2-D indexing: Numba vectorises this form, 3-4x faster.)
@@ -172,27 +172,27 @@ def _scale_group(y_row, scale_row, acc_row):  # pragma: no cover - compiled
 
 
 @numba.njit(**njit_options())
-def _row_add(acc_row, mult, qrow):  # pragma: no cover - compiled
+def _row_add(acc_row, mult, qrow):
     # mult is already of the accumulator's dtype, so the loop stays in that width (SIMD-friendly).
     for o in range(acc_row.shape[0]):
         acc_row[o] += mult * qrow[o]
 
 
 @numba.njit(**njit_options())
-def _row_add4(acc, m0, r0, m1, r1, m2, r2, m3, r3):  # pragma: no cover - compiled
+def _row_add4(acc, m0, r0, m1, r1, m2, r2, m3, r3):
     for o in range(acc.shape[0]):
         acc[o] += (m0 * r0[o] + m1 * r1[o]) + (m2 * r2[o] + m3 * r3[o])
 
 
 @numba.njit(**njit_options())
-def _row_add8(acc, m0, r0, m1, r1, m2, r2, m3, r3, m4, r4, m5, r5, m6, r6, m7, r7):  # pragma: no cover
+def _row_add8(acc, m0, r0, m1, r1, m2, r2, m3, r3, m4, r4, m5, r5, m6, r6, m7, r7):
     for o in range(acc.shape[0]):
         acc[o] += ((m0 * r0[o] + m1 * r1[o]) + (m2 * r2[o] + m3 * r3[o])) + (
             (m4 * r4[o] + m5 * r5[o]) + (m6 * r6[o] + m7 * r7[o]))
 
 
 @numba.njit(**njit_options())
-def _flush_rows(acc, q_t, o0, o1, chs, ms, n):  # pragma: no cover - compiled
+def _flush_rows(acc, q_t, o0, o1, chs, ms, n):
     # Add the pending rows, eight (then four, then one) per pass over the accumulator: each row is
     # still fetched once, but the accumulator is loaded and stored once per eight rows. Any partial
     # sum is a sum over a subset of the group's events, so the proven width bound still holds.
@@ -217,7 +217,7 @@ _PENDING = 256  # rows buffered before a flush (bounded scratch even for long un
 
 @numba.njit(**parallel_options())
 def _event_kernel(ptr, chan, sign, weight, q_t, scales_t, n_tok, block, merge,
-                  write_acc, acc_out, y):  # pragma: no cover - compiled
+                  write_acc, acc_out, y):
     n_out = q_t.shape[1]
     n_groups = scales_t.shape[0]
     n_blocks = (n_out + block - 1) // block
@@ -258,7 +258,7 @@ def _event_kernel(ptr, chan, sign, weight, q_t, scales_t, n_tok, block, merge,
 
 
 @numba.njit(**parallel_options())
-def _dense_kernel(counts, bounds, q_t, scales_t, block, write_acc, acc_out, y):  # pragma: no cover
+def _dense_kernel(counts, bounds, q_t, scales_t, block, write_acc, acc_out, y):
     n_tok = counts.shape[0]
     n_out = q_t.shape[1]
     n_groups = scales_t.shape[0]
@@ -301,7 +301,7 @@ _PAIR_MIN_DENSITY = 0.25
 
 
 @numba.njit(**njit_options())
-def _pack_pairs_kernel(q, bounds, poff, packed):  # pragma: no cover - compiled
+def _pack_pairs_kernel(q, bounds, poff, packed):  # pragma: no cover - the pair path runs compiled only
     # packed[ob][g][v][p][j][h] = q[ob*64 + 8v + j, bounds[g] + 2p + h] (zero padding elsewhere):
     # the walk order of _pair_kernel, so a work item streams its weights sequentially.
     n_out = q.shape[0]
@@ -320,7 +320,7 @@ def _pack_pairs_kernel(q, bounds, poff, packed):  # pragma: no cover - compiled
 
 
 @numba.njit(**njit_options())
-def _pack_counts_kernel(counts, bounds, poff, out):  # pragma: no cover - compiled
+def _pack_counts_kernel(counts, bounds, poff, out):  # pragma: no cover - the pair path runs compiled only
     n_pairs = poff[poff.shape[0] - 1]
     for tok in range(counts.shape[0]):
         for g in range(bounds.shape[0] - 1):
@@ -329,7 +329,7 @@ def _pack_counts_kernel(counts, bounds, poff, out):  # pragma: no cover - compil
 
 
 @numba.njit(**parallel_options())
-def _pair_kernel(cpk, packed, poff, scales_t, n_tok, write_acc, acc_out, y):  # pragma: no cover
+def _pair_kernel(cpk, packed, poff, scales_t, n_tok, write_acc, acc_out, y):  # pragma: no cover - compiled only
     n_out = scales_t.shape[1]
     n_groups = scales_t.shape[0]
     n_pairs = poff[n_groups]
@@ -402,7 +402,7 @@ def _choose_kernel(kernel: str, c2: np.ndarray, acc_dtype: np.dtype, merge_plane
 
 
 @numba.njit(**njit_options())
-def _tally_kernel(tok_ptr, chan, t_ev, sign, block_sizes, ebs, active, seen):  # pragma: no cover
+def _tally_kernel(tok_ptr, chan, t_ev, sign, block_sizes, ebs, active, seen):
     # Events are sorted by channel within a token, so distinct rows and blocks are value changes.
     nonzero = 0
     n_b = block_sizes.shape[0]

@@ -182,7 +182,7 @@ def _snntorch_kernel(reset_mode: int, delay: bool, record: bool) -> Any:
     to_zero = reset_mode == 1
 
     @numba.njit(**parallel_options())
-    def kernel(x, v, beta, theta, spikes, mem, n_blocks, bad):  # pragma: no cover
+    def kernel(x, v, beta, theta, spikes, mem, n_blocks, bad):
         # float32 throughout, in snntorch's operation order: a float64 literal here would promote
         # the arithmetic and break bit-exact parity.
         n_steps, n = x.shape
@@ -229,7 +229,7 @@ def _report_kernel(reset_mode: int, delay: bool, record: bool) -> Any:
     to_value = reset_mode == 1
 
     @numba.njit(**parallel_options())
-    def kernel(x, v, lam, vth, v_reset, spikes, mem, n_blocks, bad):  # pragma: no cover
+    def kernel(x, v, lam, vth, v_reset, spikes, mem, n_blocks, bad):
         n_steps, n = x.shape
         zero = lam - lam
         inf = np.inf

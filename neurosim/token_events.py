@@ -75,7 +75,7 @@ class TokenEvents(NamedTuple):
 
 
 @numba.njit(**njit_options())
-def _n_channel_events(v, code, n_steps):  # pragma: no cover - compiled
+def _n_channel_events(v, code, n_steps):
     if code == BINARY or code == TERNARY:  # unary: one event per unit of |count|
         return abs(v)
     if code == TWOS_COMPLEMENT:
@@ -92,7 +92,7 @@ def _n_channel_events(v, code, n_steps):  # pragma: no cover - compiled
 # Coding is O(tokens x in_features + events), a few microseconds per token: serial kernels, since
 # waking a thread team would cost more than the work (and much more on a loaded machine).
 @numba.njit(**njit_options())
-def _count_token_events(counts, code, n_steps, bounds, n_ev):  # pragma: no cover - compiled
+def _count_token_events(counts, code, n_steps, bounds, n_ev):
     n_tok = counts.shape[0]
     n_groups = bounds.shape[0] - 1
     for tok in range(n_tok):
@@ -106,7 +106,7 @@ def _count_token_events(counts, code, n_steps, bounds, n_ev):  # pragma: no cove
 
 
 @numba.njit(**njit_options())
-def _fill_token_events(counts, code, n_steps, ptr, chan, t_out, sign, weight):  # pragma: no cover
+def _fill_token_events(counts, code, n_steps, ptr, chan, t_out, sign, weight):
     n_tok, n_in = counts.shape
     n_groups = (ptr.shape[0] - 1) // n_tok
     top = np.int64(1) << (n_steps - 1)
