@@ -91,7 +91,9 @@ def _parsed_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _layers(value: str) -> tuple[int, ...]:
+def _layers(value: str) -> tuple[int, ...] | str:
+    if value.strip().lower() == "all":
+        return "all"
     try:
         items = tuple(int(v) for v in value.split(",") if v.strip())
     except ValueError:
@@ -216,7 +218,8 @@ def _add_common(p: argparse.ArgumentParser, *, spiking: bool = True, outputs: bo
         s.add_argument("--coding", default="bidirectional",
                        help="spike coder: binary, ternary, bitwise, bidirectional, twos-complement (default bidirectional)")
         s.add_argument("--layers", type=_layers, default=None,
-                       help="comma-separated layer indices to simulate (default: the first layer of each layer type, "
+                       help="comma-separated layer indices to simulate, or 'all' (every decoder layer; with "
+                            "--workers N they run in parallel) (default: the first layer of each layer type, "
                             "e.g. one GLA and one SWA layer of SpikingBrain-7B)")
     e = p.add_argument_group("energy")
     add_profiles(e)
@@ -233,6 +236,10 @@ def _build_parsers() -> dict[str, argparse.ArgumentParser]:
     main = argparse.ArgumentParser(prog=PROG, description=_DESCRIPTION, epilog=epilog,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_common(main)
+    w = main.add_argument_group("parallel (Dask)")
+    add_workers(w)
+    w.add_argument("--bootstrap", type=_positive_int, default=1000, metavar="N",
+                   help="token bootstrap replicates of the per-layer 95%% intervals (default 1000)")
     parsers = {"": main}
 
     claims = argparse.ArgumentParser(prog=f"{PROG} claims", description=_SUBCOMMANDS["claims"])

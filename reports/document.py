@@ -215,6 +215,8 @@ def summary_record(result: JobResult) -> dict[str, Any]:
             "sensitivity": _sensitivity(result),
         },
         "layers": _layer_records(result),
+        "by_layer": ([] if getattr(result, "layer_table", None) is None
+                     else result.layer_table.to_dict(orient="records")),  # 95 % token-bootstrap intervals
         "claims": {c.id: c.status for c in result.claims},
         "units": {"energy": "J", "events": "count per token", "fractions": "1"},
     }
@@ -462,6 +464,7 @@ def report_files(result: JobResult, formats: Sequence[str], *, provenance: Any =
                 "so its window sparsity at the run's k differs from that table's.",
                 tables=(Table("k sweep", result.sweep, csv_link("k_sweep.csv")),),
                 figures=tuple(f for f in figures if f.filename == "k_sweep.png")),
+        *_by_layer_section(result, files, formats, csv_link),
         Section("Simulated projections",
                 "One row per projection run spike by spike (event-driven engine, bit-exact against dense "
                 "integer math); window_sparsity is over " + WINDOW_SPARSITY_SAMPLES["layers"] + ".",
@@ -478,6 +481,23 @@ def report_files(result: JobResult, formats: Sequence[str], *, provenance: Any =
     if "html" in formats:
         files.add_text("index.html", format_html(title, intro, sections))
     return files
+
+
+def _by_layer_section(result: JobResult, files: ReportFiles, formats: Sequence[str], csv_link: Any) -> list[Section]:
+    """Per-layer figures with intervals (table, csv, plot with error bars) when several layers ran."""
+    table = getattr(result, "layer_table", None)
+    if table is None or len(table) < 2:
+        return []
+    if "csv" in formats:
+        files.add_text("by_layer.csv", table.to_csv(index=False, float_format="%.10g"))
+    fig = Figure("Spikes per channel, silent fraction and window sparsity by layer (95 % token-bootstrap "
+                 "intervals)", "by_layer.png", png_bytes(plots.plot_layer_intervals(table)))
+    files["by_layer.png"] = fig.png
+    return [Section("By layer",
+                    "Every simulated decoder layer on the same input tokens: the layer dependence a single "
+                    "sampled layer leaves out (report appendix C.2). Intervals resample tokens.",
+                    tables=(Table("Spike statistics by layer", table, csv_link("by_layer.csv")),),
+                    figures=(fig,))]
 
 
 def _short_columns(frame: pd.DataFrame) -> pd.DataFrame:

@@ -103,6 +103,8 @@ def _settings(args: argparse.Namespace) -> Any:
         k=getattr(args, "k", 3.0), coding=getattr(args, "coding", "bidirectional"),
         layers=getattr(args, "layers", None), seed=args.seed, profiles=_split(args.profiles),
         overrides=tuple(getattr(args, "overrides", None) or ()),
+        workers=getattr(args, "workers", 1), scheduler=getattr(args, "scheduler", None),
+        bootstrap=getattr(args, "bootstrap", 1000),
     )
 
 
@@ -150,14 +152,18 @@ def _provenance(args: argparse.Namespace, profiles: Any, inputs: dict[str, Any])
 def run_default(args: argparse.Namespace) -> int:
     """The default job: simulate, scale, report (see :mod:`neurosim.reports.pipeline`)."""
     from neurosim.reports.document import format_summary, report_files
-    from neurosim.reports.pipeline import default_layers, run_job
+    from neurosim.reports.pipeline import run_job
 
     settings = _settings(args)
+    _check_workers(args)
     layers = settings.layers
-    if layers is None and settings.checkpoint is None:
+    if settings.checkpoint is None:
         from neurosim.models import get_model_config
+        from neurosim.reports.pipeline import resolve_layers
 
-        layers = default_layers(get_model_config(settings.model))
+        layers = resolve_layers(layers, get_model_config(settings.model))
+    elif layers == "all":
+        layers = None
     progress = _Progress(total=2 * len(layers or (0, 1)) + 2,
                          enabled=not args.no_progress and sys.stderr.isatty())
     try:
@@ -455,17 +461,25 @@ def run_hf(args: argparse.Namespace) -> int:
 _CORPUS_ONLY = {"max_prompts": "--max-prompts", "scheduler": "--scheduler"}
 
 
-def _profile_corpus(args: argparse.Namespace, kind: str, source: str) -> Any:
-    """`hf DIR` / `torch MODULE:FACTORY --texts FILE`: shards of prompts, exact merge, intervals."""
-    from neurosim.analysis.corpus import load_corpus
-    from neurosim.analysis.corpus_profile import profile_corpus
-    from neurosim.analysis.distributed import DASK_HINT, ProfileJob
+def _check_workers(args: argparse.Namespace) -> None:
+    """--workers >= 1, and Dask installed when it is needed."""
+    from neurosim.analysis.distributed import DASK_HINT
 
     workers = getattr(args, "workers", 1)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise UsageError(f"--workers must be an integer >= 1 (got {workers!r})")
-    if (workers > 1 or args.scheduler) and importlib.util.find_spec("distributed") is None:
+    if (workers > 1 or getattr(args, "scheduler", None)) and importlib.util.find_spec("distributed") is None:
         raise DependencyError(f"--workers > 1 and --scheduler need Dask, which is not installed: {DASK_HINT}")
+
+
+def _profile_corpus(args: argparse.Namespace, kind: str, source: str) -> Any:
+    """`hf DIR` / `torch MODULE:FACTORY --texts FILE`: shards of prompts, exact merge, intervals."""
+    from neurosim.analysis.corpus import load_corpus
+    from neurosim.analysis.corpus_profile import profile_corpus
+    from neurosim.analysis.distributed import ProfileJob
+
+    _check_workers(args)
+    workers = args.workers
     corpus = load_corpus(args.texts, max_prompts=args.max_prompts)
     kw = _profile_kwargs(args)
     max_tokens = kw["max_tokens"]

@@ -51,11 +51,11 @@ def test_default_job_on_tiny_checkpoint_writes_full_report(checkpoint, tmp_path,
     assert {"summary.json", "claims.json", "index.md", "index.html", "layers.csv", "energy.csv",
             "claims.csv", "k_sweep.csv", "statistics.csv"} <= names
     for png in ("raster.png", "count_histogram.png", "k_sweep.png", "energy.png", "prefill.png",
-                "energy_vs_batch.png", "break_even.png"):
+                "energy_vs_batch.png", "break_even.png", "by_layer.png"):
         data = (out / png).read_bytes()
         assert data.startswith(PNG_SIGNATURE) and len(data) > 5000, png
     html = (out / "index.html").read_text()
-    assert html.count("data:image/png;base64,") == 7 and "<table>" in html  # self-contained
+    assert html.count("data:image/png;base64,") == 8 and "<table>" in html  # self-contained
     assert "Energy per token" in (out / "index.md").read_text()
 
     summary = json.loads((out / "summary.json").read_text())
@@ -312,7 +312,7 @@ def test_builtin_default_job_spikingbrain_7b(tmp_path, capsys) -> None:
 
 SUMMARY_KEYS = {"schema", "schema_version", "settings", "model", "activations", "simulated_layers", "sparsity",
                 "spikes_per_channel", "silent_fraction", "active_block_fraction", "events", "energy", "layers",
-                "claims", "units", "provenance"}
+                "by_layer", "claims", "units", "provenance"}
 
 
 def test_layers_option_and_stable_summary_keys(checkpoint, tmp_path, capsys) -> None:
