@@ -168,3 +168,59 @@ def test_wheel_adds_only_neurosim_and_readme_snippet_works_beside_user_folders(t
                           env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "spikes_per_channel" in proc.stdout
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Module-level imports between project modules (function-local imports are not edges)."""
+    import ast
+
+    folders = {"neurosim": "neurosim", "energy": "neurosim.energy", "analysis": "neurosim.analysis",
+               "reports": "neurosim.reports"}
+    files = {}
+    for folder, package in folders.items():
+        for path in (ROOT / folder).rglob("*.py"):
+            parts = path.relative_to(ROOT / folder).with_suffix("").parts
+            name = ".".join((package, *parts)).removesuffix(".__init__")
+            files[name] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in files.items():
+        deps = set()
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("neurosim"):
+                for alias in node.names:
+                    sub = f"{node.module}.{alias.name}"
+                    deps.add(sub if sub in files else node.module)
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names if a.name.startswith("neurosim")}
+        graph[name] = {d for d in deps if d in files and d != name}
+    return graph
+
+
+def test_no_import_cycles_and_no_back_edges() -> None:
+    # Data flows neurosim -> energy -> analysis -> reports; a module never imports a later step, and no
+    # chain of module-level imports comes back to where it started.
+    graph = _module_graph()
+
+    def step(module: str) -> int:
+        for i, package in enumerate(("neurosim.reports", "neurosim.analysis", "neurosim.energy")):
+            if module.startswith(package):
+                return 3 - i
+        return 0
+
+    assert [(u, v) for u in graph for v in graph[u] if step(v) > step(u)] == []
+    state: dict[str, int] = {}
+    cycles = []
+
+    def visit(u: str, path: list[str]) -> None:
+        state[u] = 1
+        for v in sorted(graph[u]):
+            if state.get(v) == 1:
+                cycles.append(" -> ".join(path[path.index(v):] + [u, v]))
+            elif v not in state:
+                visit(v, path + [u])
+        state[u] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [])
+    assert cycles == []
