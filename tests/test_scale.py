@@ -372,3 +372,27 @@ def test_run_shards_checks_workers() -> None:
     with pytest.raises(InputError, match="workers"):
         run_shards(ProfileJob("hf", "x"), [], workers=0)
     assert issubclass(ShardFailedError, DistributedError)
+
+
+@pytest.mark.slow
+def test_layers_all_on_workers_matches_one_process(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    pytest.importorskip("safetensors")
+    from ckpt_helpers import make_folder, tiny_config
+    from neurosim.init import init_params
+
+    cfg = tiny_config()
+    ckpt = make_folder(tmp_path / "tiny-ckpt", init_params(cfg, rng=np.random.default_rng(5), std=0.1))
+    common = ["--checkpoint", str(ckpt), "--tokens", "12", "--layers", "all", "--profiles", "paper-45nm",
+              "--format", "json", "--no-progress", "--bootstrap", "200"]
+    code1, err1 = _cli(*common, "--out", str(tmp_path / "w1"))
+    code2, err2 = _cli(*common, "--out", str(tmp_path / "w2"), "--workers", "2")
+    assert code1 == 0 and code2 == 0, err1 + err2
+    a = json.loads((tmp_path / "w1" / "summary.json").read_text())
+    b = json.loads((tmp_path / "w2" / "summary.json").read_text())
+    for s in (a, b):
+        s.get("provenance", {}).pop("git", None)
+    assert a == b
+    assert [r["layer"] for r in a["by_layer"]] == list(range(cfg.n_layers))
+    for r in a["by_layer"]:
+        assert r["spikes_per_channel_low"] <= r["spikes_per_channel"] <= r["spikes_per_channel_high"]
