@@ -106,8 +106,6 @@ def _energy_intervals(stats: CorpusStats, layers: Sequence[LayerProfile], energy
     Each replicate is priced exactly as the point is (:func:`price_layers`), on layers whose tallies carry
     the replicate's sums (spike events, silent inputs, active blocks, input slots) and token counts.
     """
-    from neurosim.energy.profile_overrides import as_profile
-
     by_name = {as_profile(spec).name: spec for spec in profiles}
     weights = reps.weights[:ENERGY_CI_REPLICATES]
     tokens_rep = weights @ stats.prompt_tokens

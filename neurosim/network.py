@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 
 from neurosim import _network_kernels as K
+from neurosim.budget import check_memory
 from neurosim.exceptions import GraphError, InputError, ResourceLimitError, ShapeError, UnsupportedNodeError
 from neurosim.lif import LIFParameters, simulate_lif
 
@@ -487,8 +488,6 @@ def bernoulli_spikes(shape: Sequence[int], rate: float, *, seed: int | np.random
         raise InputError(f"'rate' must be a number in [0, 1] (got {rate!r})") from None
     if not 0.0 <= r <= 1.0:
         raise InputError(f"'rate' must be a spike probability in [0, 1] (got {rate!r})")
-    from neurosim.budget import check_memory
-
     check_memory(math.prod(int(n) for n in shape) * 5, f"Bernoulli input of shape {tuple(shape)}",
                  hint="use fewer steps or a smaller batch")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -581,8 +580,6 @@ def simulate(network: Network, inputs: Any, *, dt: float, record_membrane: bool 
             raise ShapeError(f"all inputs must share T and batch; {n!r} has {a.shape[:2]}, expected {(steps, batch)}")
     need = _estimate_bytes(network, steps, batch, bool(record_membrane))
     if max_bytes is None:
-        from neurosim.budget import check_memory
-
         check_memory(need, f"simulating {len(network.nodes)} nodes over {steps} steps x batch {batch}",
                      hint="use fewer steps or a smaller batch")
     elif need > max_bytes:

@@ -24,8 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from neurosim.analysis.bootstrap import replicates
 from neurosim.analysis.calibration import calibrated_activations
 from neurosim.analysis.claims import audit_claims
+from neurosim.analysis.distributed import connect
+from neurosim.analysis.mergeable import PROMPT_FIELDS, StatsBuilder, figures
 from neurosim.analysis.sparsity import summarize
 from neurosim.analysis.sweep import k_sweep
 from neurosim.budget import check_layer_memory, check_memory
@@ -35,7 +38,7 @@ from neurosim.counts import analytical_counts
 from neurosim.energy import profile_overrides
 from neurosim.energy.system import system_records
 from neurosim.energy.workload import SpikeActivity
-from neurosim.exceptions import CheckpointError, InputError, ShapeError
+from neurosim.exceptions import CheckpointError, InputError, ShapeError, ShardFailedError
 from neurosim.init import init_layer_weights
 from neurosim.layers.block import decoder_block
 from neurosim.layers.model import block_weights_from_params
@@ -263,8 +266,6 @@ def _layer_task(x: np.ndarray, config: ModelConfig, layer: int, k: float, coding
     if checkpoint_path is not None:
         checkpoint = _CHECKPOINTS.get(checkpoint_path)
         if checkpoint is None:
-            from neurosim.checkpoint import load_checkpoint
-
             checkpoint = _CHECKPOINTS[checkpoint_path] = load_checkpoint(Path(checkpoint_path))
     return simulate_layer(x, config, layer, k=k, coding=coding, seed=seed, checkpoint=checkpoint,
                           group_size=group_size)
@@ -294,8 +295,6 @@ def simulate_layers(x: np.ndarray, config: ModelConfig, layers: Sequence[int], *
         raise InputError("simulating a checkpoint on Dask workers needs 'checkpoint_path' (workers load it)")
     import distributed
 
-    from neurosim.analysis.distributed import connect
-
     client, cluster = connect(workers=workers, scheduler=scheduler)
     done: dict[int, SimulatedLayer] = {}
     try:
@@ -307,8 +306,6 @@ def simulate_layers(x: np.ndarray, config: ModelConfig, layers: Sequence[int], *
             try:
                 done[layer] = fut.result()
             except distributed.KilledWorker:
-                from neurosim.exceptions import ShardFailedError
-
                 raise ShardFailedError(f"layer {layer} failed: the worker simulating it died repeatedly "
                                        "(out of memory?); nothing was written") from None
             progress(f"layer {layer} done on a worker ({len(done)}/{len(futures)})")
@@ -326,9 +323,6 @@ def layer_interval_table(simulated: Sequence[SimulatedLayer], *, coding: str, n_
     The sample is a sequence of tokens, so the resampled unit is the token (all of a token's projection
     inputs in the layer move together): :mod:`neurosim.analysis.bootstrap` over per-token sums.
     """
-    from neurosim.analysis.bootstrap import replicates
-    from neurosim.analysis.mergeable import PROMPT_FIELDS, StatsBuilder, figures
-
     rows = []
     reps = None
     for s in simulated:
