@@ -490,9 +490,12 @@ def _by_layer_section(result: JobResult, files: ReportFiles, formats: Sequence[s
         return []
     if "csv" in formats:
         files.add_text("by_layer.csv", table.to_csv(index=False, float_format="%.10g"))
-    fig = Figure("Spikes per channel, silent fraction and window sparsity by layer (95 % token-bootstrap "
-                 "intervals)", "by_layer.png", png_bytes(plots.plot_layer_intervals(table)))
+    fig = figure_record("Spikes per channel, silent fraction and window sparsity by layer (95 % token-bootstrap "
+                        "intervals)", "by_layer.png", plots.plot_layer_intervals(table),
+                        vectors=tuple(f for f in ("svg", "pdf") if f in formats))
     files["by_layer.png"] = fig.png
+    for vname, data in fig.vectors.items():  # SVG/PDF twins, as for every report figure
+        files[vname] = data
     return [Section("By layer",
                     "Every simulated decoder layer on the same input tokens: the layer dependence a single "
                     "sampled layer leaves out (report appendix C.2). Intervals resample tokens.",
