@@ -42,7 +42,10 @@ Two kernels compute the event path's integers (``kernel=``, identical results):
     :func:`neurosim.token_events.token_events`) and adds the fetched rows eight at a time into an
     int32/int64 accumulator that stays in L1, then scales the group into the float output. Silent
     channels and event-free groups cost nothing: at one token it reads only the rows of firing
-    channels, so decoding is bound by those bytes.
+    channels, so decoding is bound by those bytes. With ``merge_planes=True`` a (token, channel)'s
+    merged multiplier is its count for every coder, so the walk scans the counts for nonzero ones
+    instead of coding events first (coding cost 0.1-0.5 ms per token that did not shrink with the
+    spikes; :func:`w8aspike_linear` still codes them for the tally).
 ``"pairs"``
     Token blocks through a register-blocked multiply-add-pairs kernel (:mod:`neurosim._int8_dot`):
     int16 counts of two input channels against their int8 weights for 8 outputs in one ``vpmaddwd``
@@ -254,6 +257,49 @@ def _event_kernel(ptr, chan, sign, weight, q_t, scales_t, n_tok, block, merge,
                 elif e_end > ptr[tok * n_groups + g]:
                     # A group without events adds scale * 0 = +0.0, which leaves y unchanged (y is
                     # never -0.0 here), so skipping it keeps the bits of the dense path.
+                    _scale_group(y[tok, o0:o1], scales_t[g, o0:o1], acc_row)
+
+
+@numba.njit(**parallel_options())
+def _count_walk_kernel(counts, bounds, q_t, scales_t, block, write_acc, acc_out, y):
+    # The walk with merged bit planes, reading the counts directly: a (token, channel)'s merged
+    # multiplier (the sum of its events' signed place values) is its count, for every coder (tested
+    # against the events in tests/test_engine.py). So the walk needs no event list: it scans the
+    # group's counts, buffers the nonzero ones and adds their rows as _event_kernel does (same rows,
+    # same order, same integers), while coding the events (0.1-0.5 ms per token, most of it not
+    # scaling with the spikes) is left to the tally.
+    n_tok = counts.shape[0]
+    n_out = q_t.shape[1]
+    n_groups = scales_t.shape[0]
+    n_blocks = (n_out + block - 1) // block
+    for b in numba.prange(n_blocks):
+        o0 = b * block
+        o1 = min(n_out, o0 + block)
+        acc_row = np.zeros(o1 - o0, dtype=acc_out.dtype)
+        chs = np.empty(_PENDING, dtype=np.int64)
+        ms = np.empty(_PENDING, dtype=acc_out.dtype)
+        for g in range(n_groups):
+            for tok in range(n_tok):
+                acc_row[:] = 0
+                n = 0
+                active = False
+                for ch in range(bounds[g], bounds[g + 1]):
+                    m = counts[tok, ch]
+                    if m != 0:
+                        chs[n] = ch
+                        ms[n] = m
+                        n += 1
+                        if n == _PENDING:
+                            _flush_rows(acc_row, q_t, o0, o1, chs, ms, n)
+                            n = 0
+                            active = True
+                if n:
+                    _flush_rows(acc_row, q_t, o0, o1, chs, ms, n)
+                    active = True
+                if write_acc:
+                    acc_out[tok, g, o0:o1] = acc_row
+                elif active:
+                    # an all-silent group adds +0.0 (see _event_kernel): skipping it keeps the bits
                     _scale_group(y[tok, o0:o1], scales_t[g, o0:o1], acc_row)
 
 
@@ -520,6 +566,9 @@ def _run_integer(c2: np.ndarray, ev: TokenEvents | None, weight: QuantizedWeight
         cpk = np.zeros(n_tok * 2 * int(poff[-1]), dtype=np.int16)
         _pack_counts_kernel(c2, weight.group_bounds, poff, cpk)
         _pair_kernel(cpk, packed, poff, weight.scales_t, n_tok, write_acc, acc_out, y)
+    elif path == "event" and merge_planes:
+        _count_walk_kernel(c2, weight.group_bounds, weight.q_t, weight.scales_t, column_block,
+                           write_acc, acc_out, y)
     elif path == "event":
         _event_kernel(ev.ptr, ev.channel, ev.sign, ev.weight, weight.q_t, weight.scales_t, n_tok,
                       column_block, merge_planes, write_acc, acc_out, y)
@@ -640,7 +689,7 @@ def _project(c2: np.ndarray, vth2: np.ndarray, weight: QuantizedWeight, bias: np
     else:
         acc_dtype = accumulator_dtype(c2, weight.group_size, coding=coding, time_steps=time_steps,
                                       merge_planes=merge_planes or path == "dense")
-        if ev is None and path == "event" and _choose_kernel(kernel, c2, acc_dtype, merge_planes) == "walk":
+        if ev is None and path == "event" and not merge_planes:
             ev = token_events(c2, coding, time_steps=time_steps, group_size=weight.group_size)
         y = _run_integer(c2, ev, weight, path, acc_dtype, write_acc=False,
                          merge_planes=merge_planes, column_block=column_block, kernel=kernel)

@@ -92,6 +92,19 @@ def test_token_events_are_encode_events_in_token_order(case, extra_steps):
             assert (ev.channel[lo:hi] // size == g).all()
 
 
+@settings(max_examples=40, deadline=None)
+@given(case=projection_case(), extra_steps=st.integers(0, 2))
+def test_merged_multiplier_of_each_channel_is_its_count_for_every_coder(case, extra_steps):
+    # The merged-plane walk reads the counts instead of the events: this is the identity it relies on.
+    coding, counts, qw, _, _ = case
+    steps = encode_events(counts, coding).time_steps + extra_steps
+    ev = token_events(counts, coding, time_steps=steps, group_size=qw.group_size)
+    merged = np.zeros(counts.size, dtype=np.int64)
+    tokens = np.repeat(np.arange(ev.tokens), np.diff(ev.token_ptr))
+    np.add.at(merged, tokens * counts.shape[1] + ev.channel, ev.sign.astype(np.int64) * ev.weight)
+    np.testing.assert_array_equal(merged.reshape(counts.shape), counts)
+
+
 # ---------------------------------------------------------------------------------------------
 # Event == dense == naive twin, bit for bit
 # ---------------------------------------------------------------------------------------------
