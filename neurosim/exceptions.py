@@ -19,8 +19,9 @@ catch one class and print one line::
     ├── GraphError (also InputError)        a network graph (NIR) that cannot be read or run
     │   └── UnsupportedNodeError            a node type neurosim cannot simulate; names node and type
     ├── CorpusError (also InputError)       a prompts file that is empty, unreadable or malformed (names the line)
-    └── DistributedError                    a Dask cluster that cannot be reached or lost a shard
-        └── ShardFailedError                a shard whose workers died repeatedly; names the shard
+    ├── DistributedError                    a Dask cluster that cannot be reached or lost a shard
+    │   └── ShardFailedError                a shard whose workers died repeatedly; names the shard
+    └── UsageError                          an option value only the job can check (the CLI exits 2)
 
 Messages name the argument, what was expected, what was given and, where there is one, the fix.
 """
@@ -48,6 +49,7 @@ __all__ = [
     "ShapeError",
     "ShardFailedError",
     "UnsupportedNodeError",
+    "UsageError",
     "unknown_name",
 ]
 
@@ -151,3 +153,7 @@ def unknown_name(kind: str, name: str, known: Iterable[str], *, hint: str = "") 
     if hint:
         msg += f" (see `{hint}`)"
     return NotFoundError(msg)
+
+
+class UsageError(NeurosimError):
+    """A command-line option value that only the job can check (the CLI exits with code 2, like argparse)."""

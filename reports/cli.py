@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Sequence
 
 from neurosim.budget import ENV_VAR, parse_size
-from neurosim.exceptions import InputError, NeurosimError
+from neurosim.exceptions import InputError, NeurosimError, UsageError
 from neurosim.reports import jobs
 
 __all__ = ["main"]
@@ -416,7 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not getattr(args, "debug", False):
                 warnings.simplefilter("ignore", RuntimeWarning)
             return jobs.dispatch(command, args)
-    except jobs.UsageError as exc:
+    except UsageError as exc:
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2

@@ -19,13 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from neurosim.exceptions import DependencyError, InputError, NeurosimError
+from neurosim.exceptions import DependencyError, InputError, NeurosimError, UsageError
 
-__all__ = ["UsageError", "dispatch"]
-
-
-class UsageError(NeurosimError):
-    """An option value that only the job can check (the CLI exits with code 2)."""
+__all__ = ["dispatch"]
 
 
 def _split(value: str | None) -> tuple[str, ...] | None:
