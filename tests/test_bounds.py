@@ -445,3 +445,16 @@ def test_default_job_rejects_uncountable_activations_before_simulating(tmp_path:
     np.save(f, np.full((4, 3584), 1e38, dtype=np.float32))
     code, _, err = run_cli(capsys, "--activations", str(f), "--out", str(tmp_path / "r"), "--no-progress")
     assert code == 1 and one_line_error(err) and "beyond int64" in err
+
+
+def test_raster_k1000_finishes_with_bounded_ticks(tmp_path: Path, capsys) -> None:
+    # k = 1000 gives counts in the thousands: a unary train of thousands of steps. The raster labels at
+    # most a dozen time steps (it used to draw one tick per step and never finish).
+    from neurosim.analysis.plots import plot_raster
+
+    code, _, err = run_cli(capsys, "raster", "--k", "1000", "--tokens", "2", "--neurons", "16",
+                           "--out", str(tmp_path / "r"), "--no-progress", "--profiles", "paper-45nm")
+    assert code == 0, err
+    assert (tmp_path / "r" / "raster.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    ax = plot_raster(np.array([3000, -2500, 0, 17]), "ternary")
+    assert len(ax.get_xticks()) <= 13
