@@ -526,7 +526,8 @@ def format_summary(result: JobResult) -> str:
         f"  window sparsity {st['window_sparsity']:.1%} ({pub('window_sparsity')}); 3-step window over "
         f"{WINDOW_SPARSITY_SAMPLES['statistics']}",
         "",
-        "Energy per token of the spiked projections (batch 1, weights from DRAM), measured statistics [mJ]:",
+        "Energy per token of the spiked projections, measured statistics [mJ]: decode at batch 1, GPUs on the eager "
+        "stack, dynamic energy + static power x time, every chip the model needs:",
         format_terminal_table(_short_columns(energy_table(result.energy)), max_width=160),
     ]
     contested = [r for r in _sensitivity(result) if r["spread"] > 1.01 and r["mode"] == "w8aspike-event"]
