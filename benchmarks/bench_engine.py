@@ -14,9 +14,9 @@ them alike:
 
 * ``event``: the event path from activations to output: adaptive threshold and spike counts
   (``spike_counts``), integer accumulation and float scaling (``project_counts(..., path="event")``,
-  ``kernel="auto"``: at 1 token the event walk, which codes the counts into token-major spike events
-  and adds the weight rows of firing channels; from 2 tokens on the multiply-add-pairs token-block
-  kernel, which reads the counts directly; see ``neurosim.engine``). One-off weight quantisation, transposition and pair
+  ``kernel="auto"``: at 1 token the event walk, which adds the weight rows of firing channels times
+  their merged multipliers (the counts); from 2 tokens on the multiply-add-bytes token-block kernel
+  on counts split at |c| = 32 plus a sparse walk of the larger remainders; see ``neurosim.engine``). One-off weight quantisation, transposition and pair
   packing are excluded (model-load cost); the profiling tally is timed separately as ``event_call_s``.
 * INT8 peers: torch's dynamic-quantised ``nn.Linear`` (``torch.ao.quantization.quantize_dynamic``,
   qint8 weights, activations re-quantised to uint8 per call; the ``x86``/fbgemm engine) and weight-only
@@ -430,7 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     qw = quantize_weight(w, group_size=args.group_size)
     qw.q_t, qw.scales_t  # noqa: B018 - build the transposed int8 rows once (model-load cost)
-    project_counts(np.ones((2, args.in_features), np.int64), np.ones(2), qw, kernel="pairs")  # pair packing
+    for packed_kernel in ("pairs", "quads"):  # pair and quad weight packing (model-load cost)
+        project_counts(np.ones((2, args.in_features), np.int64), np.ones(2), qw, kernel=packed_kernel)
     print(f"# one-off quantisation, transposition and pair packing: {time.perf_counter() - t0:.2f} s "
           "(not timed below)")
     w32 = torch.from_numpy(w)

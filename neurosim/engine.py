@@ -54,9 +54,20 @@ Two kernels compute the event path's integers (``kernel=``, identical results):
     weight lives). From a few tokens on, the union of the tokens' active rows is nearly every row, so
     no row can be skipped and the walk's per-token row passes lose to one blocked pass (a 64-token batch
     runs about 3x faster here). Needs counts within int16 and int32 accumulators.
+``"quads"``
+    Token blocks through the multiply-add-bytes kernel (:func:`neurosim._int8_dot.quad_block`): each
+    count is split into a small part ``|s| <= QUAD_COUNT_MAX`` (32) and a remainder. The small parts,
+    int8, multiply weights offset to uint8 (``q + 128``) with ``vpmaddubsw`` (32 byte products per
+    instruction, whose int16 pair sums cannot saturate under that bound), four input channels per
+    output and int32 lane, 8 outputs x 8 tokens in registers; ``128 * sum(s)`` per (token, group)
+    removes the offset. The remainders, nonzero only where ``|count| > 32`` (under 1% of the counts
+    on calibrated activations), are added by a sparse walk of their weight rows before the group is
+    scaled. Exact integers, the same as every other kernel; needs ``255 * sum|c|`` per group within
+    int32.
 ``"auto"`` (default)
-    ``"pairs"`` from :data:`_PAIR_MIN_TOKENS` tokens on when at least :data:`_PAIR_MIN_DENSITY` of the
-    counts are nonzero and the kernel applies, else ``"walk"``.
+    From :data:`_PAIR_MIN_TOKENS` tokens on, when at least :data:`_PAIR_MIN_DENSITY` of the counts
+    are nonzero: ``"quads"`` while at most :data:`_QUAD_MAX_LARGE` of the nonzero counts exceed the
+    split, else ``"pairs"`` (where it applies); otherwise ``"walk"``.
 
 Both end in the same scaling kernel (``_scale_group``: groups in order, then ``* vth``, then
 ``+ bias``), which is what makes every path bit-identical once the integers are. Measured against
@@ -81,7 +92,7 @@ import numba
 import numpy as np
 
 from neurosim._config import njit_options, parallel_options
-from neurosim._int8_dot import pair_block
+from neurosim._int8_dot import QUAD_COUNT_MAX, pair_block, quad_block
 from neurosim.validation import as_float_array
 from neurosim.adaptive import spike_counts
 from neurosim.coding import check_coding, resolve_time_steps
@@ -106,11 +117,12 @@ __all__ = [
 
 ProjectionPath = Literal["float", "dense", "event"]
 PATHS: tuple[str, ...] = ("float", "dense", "event")
-EventKernel = Literal["auto", "walk", "pairs"]
+EventKernel = Literal["auto", "walk", "pairs", "quads"]
 #: How the ``"event"`` path computes its integers (identical results): ``"walk"`` walks the events row by
-#: row, ``"pairs"`` runs the register-blocked multiply-add-pairs kernel over token blocks, ``"auto"``
+#: row, ``"pairs"`` runs the register-blocked multiply-add-pairs kernel over token blocks, ``"quads"`` the
+#: multiply-add-bytes kernel on split counts plus a sparse walk of the large remainders, ``"auto"``
 #: picks by tokens and density of active channels (see module docstring).
-EVENT_KERNELS: tuple[str, ...] = ("auto", "walk", "pairs")
+EVENT_KERNELS: tuple[str, ...] = ("auto", "walk", "pairs", "quads")
 
 #: Output columns per parallel work item: int32 accumulators of 2048 columns (8 KiB) stay in L1 and
 #: one group's weight block (128 rows x 2 KiB) in L2 while all tokens reuse it. Measured on the
@@ -407,6 +419,149 @@ def _pair_kernel(cpk, packed, poff, scales_t, n_tok, write_acc, acc_out, y):  # 
                                  buf[tok * _PAIR_OUT:tok * _PAIR_OUT + width])
 
 
+# ---------------------------------------------------------------------------------------------
+# Multiply-add-bytes kernel: small counts in int8 against offset uint8 weights, plus a sparse walk
+# ---------------------------------------------------------------------------------------------
+# Register block of the quad kernel: 8 outputs x 8 tokens (then 4, then 1), measured fastest on the
+# gate shape at 8 and 64 tokens among 1-8 vectors x 1-16 tokens (one weight vector feeding eight
+# accumulators beat the pair kernel's 2 x 4 block by 1.5-2x: fewer loads per multiply-add).
+_QUAD_VECS, _QUAD_TOKS, _QUAD_TOKS_MID = 1, 8, 4
+_quads_main = quad_block(_QUAD_VECS, _QUAD_TOKS)
+_quads_mid = quad_block(_QUAD_VECS, _QUAD_TOKS_MID)
+_quads_tail = quad_block(_QUAD_VECS, 1)
+#: ``kernel="auto"`` prefers the quad kernel over the pair kernel while at most this fraction of the
+#: nonzero counts exceeds QUAD_COUNT_MAX (each such count costs a weight-row pass of the sparse walk;
+#: calibrated activations at k = 3: under 1%).
+_QUAD_MAX_LARGE = 0.0625
+
+
+@numba.njit(**njit_options())
+def _pack_quads_kernel(q, bounds, qoff, packed):  # pragma: no cover - the quad path runs compiled only
+    # packed[ob][g][v][p][j][h] = q[ob*64 + 8v + j, bounds[g] + 4p + h] + 128 (128, i.e. q = 0, as
+    # padding): the walk order of _quad_kernel.
+    n_out = q.shape[0]
+    n_groups = bounds.shape[0] - 1
+    n_quads = qoff[n_groups]
+    for o in range(n_out):
+        ob = o // _PAIR_OUT
+        v = (o % _PAIR_OUT) // 8
+        j = o % 8
+        for g in range(n_groups):
+            qg = qoff[g + 1] - qoff[g]
+            base = ob * _PAIR_OUT * n_quads * 4 + 8 * qoff[g] * 32 + v * qg * 32 + j * 4
+            for i in range(bounds[g], bounds[g + 1]):
+                k = i - bounds[g]
+                packed[base + (k >> 2) * 32 + (k & 3)] = np.uint8(np.int64(q[o, i]) + 128)
+
+
+@numba.njit(**njit_options())
+def _split_counts_kernel(counts, bounds, qoff, cmax, small, corr, large_ptr, large_ch,
+                         large_r):  # pragma: no cover - the quad path runs compiled only
+    # counts = small + large with |small| <= cmax (int8 operands of the quad kernel); the large
+    # remainders, nonzero only where |count| > cmax, go to a per-(token, group) sparse list.
+    # corr = 128 * sum of the group's small counts: what the +128 weight offset adds.
+    n_tok = counts.shape[0]
+    n_groups = bounds.shape[0] - 1
+    n_quads = qoff[n_groups]
+    e = 0
+    for tok in range(n_tok):
+        for g in range(n_groups):
+            s = 0
+            for i in range(bounds[g], bounds[g + 1]):
+                c = counts[tok, i]
+                sm = min(max(c, -cmax), cmax)
+                s += sm
+                small[4 * (tok * n_quads + qoff[g]) + i - bounds[g]] = sm
+                if c != sm:
+                    large_ch[e] = i
+                    large_r[e] = c - sm
+                    e += 1
+            corr[tok, g] = 128 * s
+            large_ptr[tok * n_groups + g + 1] = e
+
+
+@numba.njit(**parallel_options())
+def _quad_kernel(cpk, corr, large_ptr, large_ch, large_r, packed, qoff, q_t, scales_t, n_tok, write_acc,
+                 acc_out, y):  # pragma: no cover - compiled only
+    n_out = scales_t.shape[1]
+    n_groups = scales_t.shape[0]
+    n_quads = qoff[n_groups]
+    n_ob = (n_out + _PAIR_OUT - 1) // _PAIR_OUT
+    for ob in numba.prange(n_ob):
+        o0 = ob * _PAIR_OUT
+        o1 = min(n_out, o0 + _PAIR_OUT)
+        width = o1 - o0
+        buf = np.empty(n_tok * _PAIR_OUT, dtype=np.int32)
+        for g in range(n_groups):
+            qg = qoff[g + 1] - qoff[g]
+            gbase = ob * _PAIR_OUT * n_quads * 4 + 8 * qoff[g] * 32
+            for v0 in range(0, _PAIR_OUT // 8, _QUAD_VECS):
+                w_off = gbase + v0 * qg * 32
+                t0 = 0
+                while t0 + _QUAD_TOKS <= n_tok:
+                    _quads_main(packed, w_off, qg * 32, cpk, t0 * n_quads + qoff[g], n_quads, qg,
+                                buf, t0 * _PAIR_OUT + v0 * 8, _PAIR_OUT)
+                    t0 += _QUAD_TOKS
+                while t0 + _QUAD_TOKS_MID <= n_tok:
+                    _quads_mid(packed, w_off, qg * 32, cpk, t0 * n_quads + qoff[g], n_quads, qg,
+                               buf, t0 * _PAIR_OUT + v0 * 8, _PAIR_OUT)
+                    t0 += _QUAD_TOKS_MID
+                while t0 < n_tok:
+                    _quads_tail(packed, w_off, qg * 32, cpk, t0 * n_quads + qoff[g], n_quads, qg,
+                                buf, t0 * _PAIR_OUT + v0 * 8, _PAIR_OUT)
+                    t0 += 1
+            for tok in range(n_tok):
+                row = buf[tok * _PAIR_OUT:tok * _PAIR_OUT + width]
+                cr = corr[tok, g]
+                for j in range(width):
+                    row[j] -= cr
+                # the rare large remainders: one 64-byte slice of their weight row per output block
+                for e in range(large_ptr[tok * n_groups + g], large_ptr[tok * n_groups + g + 1]):
+                    r = large_r[e]
+                    qrow = q_t[large_ch[e], o0:o1]
+                    for j in range(width):
+                        row[j] += r * np.int32(qrow[j])
+                if write_acc:
+                    acc_out[tok, g, o0:o1] = row
+                else:
+                    _scale_group(y[tok, o0:o1], scales_t[g, o0:o1], row)
+
+
+_QUAD_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _quad_layout(weight: QuantizedWeight) -> tuple[np.ndarray, np.ndarray]:
+    cached = _QUAD_CACHE.get(weight)
+    if cached is None:
+        bounds = weight.group_bounds
+        qoff = np.zeros(bounds.shape[0], dtype=np.int64)
+        np.cumsum(2 * ((np.diff(bounds) + 7) // 8), out=qoff[1:])  # groups padded to 8 channels
+        n_ob = -(-weight.out_features // _PAIR_OUT)
+        packed = np.full(n_ob * _PAIR_OUT * int(qoff[-1]) * 4, 128, dtype=np.uint8)
+        _pack_quads_kernel(weight.q, bounds, qoff, packed)
+        packed.setflags(write=False)
+        cached = (packed, qoff)
+        _QUAD_CACHE[weight] = cached
+    return cached
+
+
+def _run_quads(c2: np.ndarray, weight: QuantizedWeight, write_acc: bool, acc_out: np.ndarray,
+               y: np.ndarray) -> None:
+    packed, qoff = _quad_layout(weight)
+    n_tok = c2.shape[0]
+    bounds = weight.group_bounds
+    n_groups = bounds.shape[0] - 1
+    small = np.zeros(n_tok * 4 * int(qoff[-1]), dtype=np.int8)
+    corr = np.empty((n_tok, n_groups), dtype=np.int32)
+    n_large = int(np.count_nonzero(np.abs(c2) > QUAD_COUNT_MAX))
+    large_ptr = np.zeros(n_tok * n_groups + 1, dtype=np.int64)
+    large_ch = np.empty(n_large, dtype=np.int64)
+    large_r = np.empty(n_large, dtype=np.int32)
+    _split_counts_kernel(c2, bounds, qoff, QUAD_COUNT_MAX, small, corr, large_ptr, large_ch, large_r)
+    _quad_kernel(small, corr, large_ptr, large_ch, large_r, packed, qoff, weight.q_t, weight.scales_t,
+                 n_tok, write_acc, acc_out, y)
+
+
 # Pair-packed weights, built on first use per QuantizedWeight and dropped with it. The layout is
 # private to this kernel (it depends on _PAIR_OUT), so it lives here rather than on the weight.
 _PAIR_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -435,16 +590,35 @@ def _pairs_apply(c2: np.ndarray, acc_dtype: np.dtype) -> bool:
     return acc_dtype == np.int32 and (c2.size == 0 or int(np.abs(c2).max()) <= _INT16_MAX)
 
 
-def _choose_kernel(kernel: str, c2: np.ndarray, acc_dtype: np.dtype, merge_planes: bool) -> str:
-    if kernel == "walk" or not merge_planes or not _pairs_apply(c2, acc_dtype):
+def _quads_apply(c2: np.ndarray, group_bounds: np.ndarray) -> bool:
+    # The quad kernel's int32 partial sums are sums of (q + 128) * small counts: bounded by
+    # 255 * sum|c| per (token, group), a wider bound than the accumulator's 127 * sum|c|.
+    if numba.config.DISABLE_JIT or c2.size == 0:
+        return not numba.config.DISABLE_JIT
+    per_group = np.add.reduceat(np.abs(c2).astype(np.float64), group_bounds[:-1], axis=1)
+    return 255 * float(per_group.max(initial=0.0)) <= _INT32_MAX * (1 - 1e-9)
+
+
+def _choose_kernel(kernel: str, c2: np.ndarray, acc_dtype: np.dtype, merge_planes: bool,
+                   group_bounds: np.ndarray | None = None) -> str:
+    if kernel == "walk" or not merge_planes or acc_dtype != np.int32 or numba.config.DISABLE_JIT:
         return "walk"
+    quads_ok = group_bounds is not None and _quads_apply(c2, group_bounds)
+    if kernel == "quads":
+        return "quads" if quads_ok else ("pairs" if _pairs_apply(c2, acc_dtype) else "walk")
+    if not _pairs_apply(c2, acc_dtype):
+        return "quads" if kernel == "auto" and quads_ok and c2.shape[0] >= _PAIR_MIN_TOKENS else "walk"
     if kernel == "pairs":
         return "pairs"
     n_tok = c2.shape[0]
     if n_tok < _PAIR_MIN_TOKENS:
         return "walk"
-    density = np.count_nonzero(c2) / max(1, c2.size)
-    return "pairs" if density >= _PAIR_MIN_DENSITY else "walk"
+    nonzero = np.count_nonzero(c2)
+    if nonzero < _PAIR_MIN_DENSITY * max(1, c2.size):
+        return "walk"
+    if quads_ok and np.count_nonzero(np.abs(c2) > QUAD_COUNT_MAX) <= _QUAD_MAX_LARGE * nonzero:
+        return "quads"
+    return "pairs"
 
 
 @numba.njit(**njit_options())
@@ -561,7 +735,11 @@ def _run_integer(c2: np.ndarray, ev: TokenEvents | None, weight: QuantizedWeight
         out = np.zeros((n_tok, weight.out_features), dtype=np.float64)
         y = out
         acc_out = np.zeros((1, 1, 1), dtype=acc_dtype)  # carries the dtype only
-    if path == "event" and n_tok and _choose_kernel(kernel, c2, acc_dtype, merge_planes) == "pairs":
+    chosen = (_choose_kernel(kernel, c2, acc_dtype, merge_planes, weight.group_bounds)
+              if path == "event" and n_tok else "walk")
+    if path == "event" and chosen == "quads":
+        _run_quads(c2, weight, write_acc, acc_out, y)
+    elif path == "event" and chosen == "pairs":
         packed, poff = _pair_layout(weight)
         cpk = np.zeros(n_tok * 2 * int(poff[-1]), dtype=np.int16)
         _pack_counts_kernel(c2, weight.group_bounds, poff, cpk)
@@ -613,9 +791,10 @@ def integer_accumulate(
         Output columns per parallel work item of the event walk (tuning only; results do not depend
         on it). None picks :data:`DEFAULT_COLUMN_BLOCK` for more than 16 tokens and
         ``out_features / threads`` (at least 2048, at most 16384) for fewer.
-    kernel : {"auto", "walk", "pairs"}
+    kernel : {"auto", "walk", "pairs", "quads"}
         Event path only: how the integers are computed (identical results, see module docstring).
-        ``"pairs"`` applies where counts fit int16 and accumulators int32 (else the walk runs).
+        ``"pairs"`` applies where counts fit int16 and accumulators int32, ``"quads"`` where
+        ``255 * sum|counts|`` per group fits int32 (else the next kernel that applies runs).
 
     Returns
     -------

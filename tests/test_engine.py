@@ -398,6 +398,37 @@ def test_pair_kernel_is_exact_up_to_the_int16_limit(peak):
                                   project_counts(counts, vth, qw, path="dense"))
 
 
+@pytest.mark.parametrize("coding", CODINGS)
+def test_quad_kernel_is_exact_at_the_count_split_and_for_large_counts(coding):
+    # The quad kernel splits counts into |small| <= QUAD_COUNT_MAX (int8 operands) and a sparse walk
+    # of the remainders: counts exactly at the split, one past it, and far beyond it (also beyond
+    # int16, where the pair kernel cannot run), against extreme weights, for every coder.
+    from neurosim._int8_dot import QUAD_COUNT_MAX as B
+
+    rng = np.random.default_rng(len(coding))
+    n_in = 37  # ragged groups: the quad layout pads each group to 8 channels
+    values = np.array([0, 1, -1, B, -B, B + 1, -B - 1, 2 * B + 1, -300, 5000, 2**15 + 3, -(2**15) - 7])
+    counts = rng.choice(values, size=(11, n_in))
+    counts[0] = B
+    counts[1] = -B
+    counts[2] = B + 1
+    if coding in UNSIGNED:
+        counts = np.abs(counts)
+    elif coding in ("binary", "ternary"):
+        counts = np.clip(counts, -400, 400)  # unary codes: one event per unit
+    q = rng.integers(-127, 128, size=(130, n_in))  # two full blocks of 64 outputs and a tail
+    q[0] = 127
+    q[1] = -127
+    qw = QuantizedWeight(q=q, scales=rng.uniform(0.5, 2.0, size=(130, 3)), group_size=15)
+    naive = naive_accumulate(counts, qw, coding)
+    vth = rng.uniform(0.1, 2.0, size=(11, 1))
+    dense = project_counts(counts, vth, qw, coding=coding, path="dense")
+    for kernel in EVENT_KERNELS:
+        acc, _ = integer_accumulate(counts, qw, coding=coding, kernel=kernel)
+        np.testing.assert_array_equal(acc, naive)
+        np.testing.assert_array_equal(project_counts(counts, vth, qw, coding=coding, kernel=kernel), dense)
+
+
 def test_counts_beyond_int16_fall_back_to_the_walk_exactly():
     counts = np.zeros((5, 8), dtype=np.int64)
     counts[:, 0] = 2**15  # one past the int16 range; the bound still fits int32
@@ -448,4 +479,37 @@ def test_pair_block_equals_numpy_with_and_without_avx2(portable):
     out = np.zeros(3 * 16, dtype=np.int32)
     run(w, counts.reshape(-1).copy(), n_pairs, out)
     expected = counts.astype(np.int64) @ q.T.astype(np.int64)  # [tokens, 16 outputs]
+    np.testing.assert_array_equal(out.reshape(3, 16), expected)
+
+
+@pytest.mark.parametrize("portable", [False, True])
+def test_quad_block_equals_numpy_at_the_count_bound(portable):
+    # The unsigned-byte intrinsic on its own (AVX2 vpmaddubsw + vpmaddwd, and the generic vector IR),
+    # at its extremes: offset weights 255 (q = 127) and 1 (q = -127) against counts +-QUAD_COUNT_MAX,
+    # where two int16 pair sums reach 4 * 255 * 32 = 32640, just inside int16.
+    import numba
+
+    from neurosim._int8_dot import QUAD_COUNT_MAX, quad_block
+
+    if numba.config.DISABLE_JIT:
+        pytest.skip("an LLVM intrinsic has no pure-Python form (the NUMBA_DISABLE_JIT run covers the walk)")
+    block = quad_block(2, 3, portable=portable)
+
+    @numba.njit
+    def run(w, c, n_quads, out):
+        block(w, 0, n_quads * 32, c, 0, n_quads, n_quads, out, 0, 16)
+
+    rng = np.random.default_rng(9)
+    n_quads = 6
+    q = rng.integers(-127, 128, size=(16, 4 * n_quads))  # 2 vectors of 8 outputs
+    counts = rng.integers(-QUAD_COUNT_MAX, QUAD_COUNT_MAX + 1, size=(3, 4 * n_quads))
+    counts[0] = QUAD_COUNT_MAX
+    counts[1] = -QUAD_COUNT_MAX
+    q[0] = 127
+    q[1] = -127
+    # packed: vector v, quad p -> (q[8v + j, 4p + h] + 128) for j in 0..7, h in 0..3
+    w = (q + 128).astype(np.uint8).reshape(2, 8, n_quads, 4).transpose(0, 2, 1, 3).reshape(-1).copy()
+    out = np.zeros(3 * 16, dtype=np.int32)
+    run(w, counts.astype(np.int8).reshape(-1).copy(), n_quads, out)
+    expected = counts @ (q + 128).T  # [tokens, 16 outputs], int64
     np.testing.assert_array_equal(out.reshape(3, 16), expected)
