@@ -603,22 +603,24 @@ def _choose_kernel(kernel: str, c2: np.ndarray, acc_dtype: np.dtype, merge_plane
                    group_bounds: np.ndarray | None = None) -> str:
     if kernel == "walk" or not merge_planes or acc_dtype != np.int32 or numba.config.DISABLE_JIT:
         return "walk"
+    nonzero = 0
+    if kernel == "auto":
+        # decided before any pass over the counts: at 1 token (decoding) the choice costs nothing
+        if c2.shape[0] < _PAIR_MIN_TOKENS:
+            return "walk"
+        nonzero = np.count_nonzero(c2)
+        if nonzero < _PAIR_MIN_DENSITY * max(1, c2.size):
+            return "walk"
     quads_ok = group_bounds is not None and _quads_apply(c2, group_bounds)
+    pairs_ok = _pairs_apply(c2, acc_dtype)
     if kernel == "quads":
-        return "quads" if quads_ok else ("pairs" if _pairs_apply(c2, acc_dtype) else "walk")
-    if not _pairs_apply(c2, acc_dtype):
-        return "quads" if kernel == "auto" and quads_ok and c2.shape[0] >= _PAIR_MIN_TOKENS else "walk"
+        return "quads" if quads_ok else ("pairs" if pairs_ok else "walk")
     if kernel == "pairs":
-        return "pairs"
-    n_tok = c2.shape[0]
-    if n_tok < _PAIR_MIN_TOKENS:
-        return "walk"
-    nonzero = np.count_nonzero(c2)
-    if nonzero < _PAIR_MIN_DENSITY * max(1, c2.size):
-        return "walk"
-    if quads_ok and np.count_nonzero(np.abs(c2) > QUAD_COUNT_MAX) <= _QUAD_MAX_LARGE * nonzero:
+        return "pairs" if pairs_ok else "walk"
+    if quads_ok and (not pairs_ok
+                     or np.count_nonzero(np.abs(c2) > QUAD_COUNT_MAX) <= _QUAD_MAX_LARGE * nonzero):
         return "quads"
-    return "pairs"
+    return "pairs" if pairs_ok else "walk"
 
 
 @numba.njit(**njit_options())
