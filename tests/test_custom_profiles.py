@@ -47,9 +47,9 @@ def test_near_match_suggestion_case_insensitive() -> None:
 
 def test_override_units_checked_and_costs_rederived() -> None:
     loihi = get_profile("loihi")
-    (new,), (ov,) = apply_overrides([loihi], ["loihi.synop_energy=35.5pJ"])
-    assert ov.si_value == pytest.approx(35.5e-12)
-    assert new.costs.add_int8 == pytest.approx(35.5e-12)
+    (new,), (ov,) = apply_overrides([loihi], ["loihi.synop_energy=23.6pJ"])
+    assert ov.si_value == pytest.approx(23.6e-12)
+    assert new.costs.add_int8 == pytest.approx(23.6e-12)
     assert loihi.costs.add_int8 == pytest.approx(loihi.params["synop_energy"].value)  # the original is untouched
     with pytest.raises(InputError, match="needs a unit"):
         parse_override("loihi.synop_energy=35.5")
@@ -58,7 +58,7 @@ def test_override_units_checked_and_costs_rederived() -> None:
     with pytest.raises(NotFoundError, match="synop_energy"):
         parse_override("loihi.synop_energi=3pJ")
     with pytest.raises(InputError, match="not among the profiles"):
-        apply_overrides([get_profile("speck")], ["loihi.synop_energy=35.5pJ"])
+        apply_overrides([get_profile("speck")], ["loihi.synop_energy=23.6pJ"])
 
 
 def test_duplicate_names_refused(tmp_path) -> None:

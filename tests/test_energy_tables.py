@@ -232,9 +232,9 @@ def test_disagreeing_sources_keep_both_values(profile, param, values_pj):
 
 def test_with_params_rederives_costs_and_rejects_unknown():
     loihi = get_profile("loihi")
-    sana = loihi.with_params(synop_energy=35.5e-12)
-    assert sana.costs.add_int8 == pytest.approx(35.5e-12)
-    assert loihi.costs.add_int8 == pytest.approx(23.6e-12)  # original untouched
+    davies = loihi.with_params(synop_energy=23.6e-12)
+    assert davies.costs.add_int8 == pytest.approx(23.6e-12)
+    assert loihi.costs.add_int8 == pytest.approx(35.5e-12)  # original untouched
     with pytest.raises(NotFoundError, match="synop_energy"):
         loihi.with_params(synop_enrgy=1e-12)
 

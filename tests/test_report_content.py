@@ -105,13 +105,13 @@ def test_provenance_recorded(checkpoint, tmp_path, capsys) -> None:
     from neurosim.energy.profiles import get_profile
 
     out = tmp_path / "r"
-    code, _, err = run(capsys, *job(checkpoint, out, "--format", "json,html", "--set", "loihi.synop_energy=35.5pJ"))
+    code, _, err = run(capsys, *job(checkpoint, out, "--format", "json,html", "--set", "loihi.synop_energy=23.6pJ"))
     assert code == 0, err
     prov = json.loads((out / "summary.json").read_text())["provenance"]
     assert prov["libraries"]["numpy"] == md.version("numpy")
-    assert prov["overrides"] == ["loihi.synop_energy=35.5pJ"]
+    assert prov["overrides"] == ["loihi.synop_energy=23.6pJ"]
     consts = {(c["profile"], c["action"]): c for c in prov["constants"]}
-    assert consts["loihi", "add_int8"]["value"] == pytest.approx(35.5e-12)
+    assert consts["loihi", "add_int8"]["value"] == pytest.approx(23.6e-12)
     assert "override" in consts["loihi", "add_int8"]["sources"]
     ref = get_profile("paper-45nm")
     assert consts["paper-45nm", "add_int8"]["value"] == pytest.approx(ref.costs.add_int8)
@@ -124,7 +124,7 @@ def test_provenance_recorded(checkpoint, tmp_path, capsys) -> None:
         head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
         assert prov["git"]["commit"] == head.strip()
     html = (out / "index.html").read_text()
-    assert "Per-operation constants used" in html and "35.5 pJ" in html
+    assert "Per-operation constants used" in html and "23.6 pJ" in html
 
 
 def test_compare_two_reports(checkpoint, tmp_path, capsys) -> None:

@@ -45,12 +45,19 @@ def test_loihi_energy_per_step_within_15_percent_of_sanafe(loihi) -> None:
     assert loihi.sanafe_breakdown_j["network"] == pytest.approx(msgs, rel=1e-9)
 
 
-def test_loihi_default_figures_differ_from_sanafe_by_the_synop_energy(loihi) -> None:
-    # The default synop energy is Davies 2018's pre-silicon 23.6 pJ; SANA-FE's calibrated figure is
-    # 35.5 pJ. The default ratio is therefore below 1 by about that factor (synapses dominate).
+def test_loihi_profile_as_shipped_is_within_15_percent_of_sanafe(loihi) -> None:
+    # The shipped loihi profile (synop energy: SANA-FE's silicon-calibrated 35.5 pJ; neuron update, spike-out and
+    # message terms from their own sources) lands within 15% of SANA-FE's total per step.
+    assert abs(loihi.ratio - 1.0) < 0.15
+
+
+def test_loihi_pre_silicon_synop_alternative_is_lower_by_its_ratio(loihi) -> None:
+    # Davies 2018's pre-silicon 23.6 pJ, kept as the alternative, lowers the total by about that factor
+    # (synaptic events dominate this network's energy).
     p = get_profile("loihi").params["synop_energy"]
-    want = p.value / p.alternatives[0].value
-    assert loihi.ratio == pytest.approx(want, rel=0.1)
+    alt = get_profile("loihi").with_params(synop_energy=p.alternatives[0].value)
+    assert alt.costs.add_int8 < get_profile("loihi").costs.add_int8
+    assert p.alternatives[0].value / p.value == pytest.approx(23.6 / 35.5)
 
 
 def test_truenorth_counts_equal_sanafe_and_energy_is_not_comparable() -> None:
