@@ -509,6 +509,16 @@ def _short_columns(frame: pd.DataFrame) -> pd.DataFrame:
                         .replace("w8aspike-", "spike-"))
 
 
+def _interval_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """One terminal cell per figure, ``value [low, high]``, for columns that come with ``_low``/``_high`` twins."""
+    out = table.copy()
+    for col in [c for c in table.columns if f"{c}_low" in table.columns and f"{c}_high" in table.columns]:
+        out[col] = [f"{v:.4g} [{lo:.4g}, {hi:.4g}]"
+                    for v, lo, hi in zip(table[col], table[f"{col}_low"], table[f"{col}_high"])]
+        out = out.drop(columns=[f"{col}_low", f"{col}_high"])
+    return out
+
+
 def format_summary(result: JobResult) -> str:
     """Compact terminal summary of a run."""
     st = result.statistics
@@ -540,7 +550,7 @@ def format_summary(result: JobResult) -> str:
                      + "; ".join(f"{r['profile']} {mj(r['low_j'])}-{mj(r['high_j'])} mJ" for r in contested))
     table = getattr(result, "layer_table", None)
     if table is not None and len(table) > 1:
-        lines += ["", "By layer (95 % token-bootstrap intervals):",
-                  format_terminal_table(table, max_width=160, csv_hint="by_layer.csv")]
+        lines += ["", "By layer, value [95 % token-bootstrap interval]:",
+                  format_terminal_table(_interval_cells(table), max_width=160, csv_hint="by_layer.csv")]
     lines += ["", "Claims: " + ", ".join(f"{c.id}: {c.status}" for c in result.claims)]
     return "\n".join(lines)

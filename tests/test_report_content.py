@@ -188,3 +188,16 @@ def test_terminal_table_keeps_every_column() -> None:
     for col in frame.columns:
         assert col in text, col
     assert "t.csv" in text and "shortened" in text
+
+
+def test_terminal_by_layer_cells_carry_their_interval() -> None:
+    import pandas as pd
+
+    from neurosim.reports.document import _interval_cells
+
+    table = pd.DataFrame({"layer": [0, 1], "silent_fraction": [0.2, 0.25], "silent_fraction_low": [0.19, 0.24],
+                          "silent_fraction_high": [0.21, 0.26], "note": ["a", "b"]})
+    cells = _interval_cells(table)
+    assert list(cells.columns) == ["layer", "silent_fraction", "note"]
+    assert list(cells["silent_fraction"]) == ["0.2 [0.19, 0.21]", "0.25 [0.24, 0.26]"]
+    assert list(table.columns)[-1] == "note"  # the caller's table (also written as CSV) is left as it was
