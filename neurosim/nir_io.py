@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from neurosim.exceptions import DependencyError, GraphError, InputError, UnsupportedNodeError
+from neurosim.exceptions import DependencyError, GraphError, InputError, OutputPathError, UnsupportedNodeError
 from neurosim.network import Network, Node
 
 __all__ = ["SUPPORTED_NIR_NODES", "read_nir", "write_nir"]
@@ -191,11 +191,18 @@ def read_nir(source: str | os.PathLike[str] | Any) -> Network:
     return Network(nodes, edges)
 
 
-def write_nir(network: Network, path: str | os.PathLike[str] | None = None) -> Any:
+def write_nir(network: Network, path: str | os.PathLike[str] | None = None, *, overwrite: bool = False) -> Any:
     """Convert a :class:`Network` to a ``nir.NIRGraph`` and, if ``path`` is given, write it (HDF5).
 
     Nested subgraphs are written flat (their identity nodes stay as Output-free pass-through edges).
     The file is written to a temporary name and moved into place, so a failure leaves no partial file.
+    An existing file at ``path`` is replaced only with ``overwrite=True`` (never a folder or a symlink's
+    target), so a call can never silently destroy a file the caller did not mean to replace.
+
+    Raises
+    ------
+    OutputPathError
+        ``path`` exists and ``overwrite`` is false, or it is a folder or a symlink.
 
     Returns
     -------
@@ -254,6 +261,12 @@ def write_nir(network: Network, path: str | os.PathLike[str] | None = None) -> A
     graph = nir.NIRGraph(nodes=out, edges=edges)
     if path is not None:
         target = Path(path)
+        if target.is_symlink() or target.is_dir():
+            raise OutputPathError(f"refusing to write the NIR file to '{target}': it is a "
+                                  f"{'symlink' if target.is_symlink() else 'folder'}; choose a new file name")
+        if target.exists() and not overwrite:
+            raise OutputPathError(f"refusing to overwrite '{target}': it exists; choose a new file name or pass "
+                                  "overwrite=True")
         tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
         try:
             nir.write(tmp, graph)

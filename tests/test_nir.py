@@ -540,3 +540,24 @@ def test_network_larger_than_a_chip_spans_chips_and_sends_messages():
     # the input arrives on the first chip; its spikes are sent to the two others
     assert speck["interchip_messages"] == 2 * res.counts["fc"].input_events
     assert speck["interchip_j"] > 0 and speck["static_j"] > 0
+
+
+def test_write_nir_never_replaces_a_file_unasked(tmp_path):
+    from neurosim.exceptions import OutputPathError
+    from neurosim.nir_io import read_nir, write_nir
+
+    mine = tmp_path / "thesis.nir"
+    mine.write_bytes(b"my own work")
+    with pytest.raises(OutputPathError, match="exists"):
+        write_nir(_mlp(), mine)
+    assert mine.read_bytes() == b"my own work"
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(OutputPathError, match="folder"):
+        write_nir(_mlp(), tmp_path / "folder")
+    link = tmp_path / "link.nir"
+    link.symlink_to(mine)
+    with pytest.raises(OutputPathError, match="symlink"):
+        write_nir(_mlp(), link, overwrite=True)
+    assert mine.read_bytes() == b"my own work"
+    write_nir(_mlp(), mine, overwrite=True)  # asked for: replaced, and readable
+    assert read_nir(mine).order
