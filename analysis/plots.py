@@ -25,7 +25,7 @@ from neurosim.analysis.sparsity import count_distribution
 from neurosim.analysis.ttft import TABLE_7, fit_baseline
 from neurosim.coding import CODINGS, encode
 from neurosim.counts import prefill_flops
-from neurosim.exceptions import InputError, ShapeError
+from neurosim.exceptions import InputError, OutputPathError, ShapeError
 from neurosim.models import get_model_config
 from neurosim.validation import as_int_counts
 
@@ -55,7 +55,7 @@ def new_axes(figsize: tuple[float, float] = (6.4, 4.2)) -> Axes:
     return fig.add_subplot()
 
 
-def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 120) -> Path:
+def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 120, overwrite: bool = False) -> Path:
     """Write ``fig`` as PNG to ``path`` atomically (temporary file in the same folder, then rename).
 
     Parameters
@@ -65,6 +65,9 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 120) ->
         Destination; its folder must exist.
     dpi : int
         Resolution in dots per inch.
+    overwrite : bool, keyword-only
+        Replace an existing file at ``path`` (never a folder or a symlink's target). Off by default, so a
+        call never destroys a file the caller did not mean to replace.
 
     Returns
     -------
@@ -75,12 +78,20 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 120) ->
     ------
     InputError
         ``fig`` is not a Figure, or the folder of ``path`` does not exist.
+    OutputPathError
+        ``path`` exists and ``overwrite`` is false, or it is a folder or a symlink.
     """
     if not isinstance(fig, Figure):
         raise InputError(f"'fig' must be a matplotlib Figure (got {type(fig).__name__}); use ax.figure")
     dest = Path(path)
     if not dest.parent.is_dir():
         raise InputError(f"'path' folder {str(dest.parent)!r} does not exist; create it first")
+    if dest.is_symlink() or dest.is_dir():
+        raise OutputPathError(f"refusing to write the figure to '{dest}': it is a "
+                              f"{'symlink' if dest.is_symlink() else 'folder'}; choose a new file name")
+    if dest.exists() and not overwrite:
+        raise OutputPathError(f"refusing to overwrite '{dest}': it exists; choose a new file name or pass "
+                              "overwrite=True")
     # A unique sibling name (not mkstemp, whose 0600 mode would stick to the PNG after the rename).
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     try:

@@ -124,10 +124,20 @@ def test_ax_and_kwargs_are_used():
     assert all(np.all(coll.get_sizes() == 5) for coll in ax.collections)
 
 
-def test_save_replaces_atomically(tmp_path):
+def test_save_replaces_atomically_only_when_asked(tmp_path):
+    from neurosim.exceptions import OutputPathError
+
     dest = tmp_path / "x.png"
     dest.write_bytes(b"old")
-    save_figure(plot_raster(COUNTS, "ternary").figure, dest)
+    with pytest.raises(OutputPathError, match="exists"):
+        save_figure(plot_raster(COUNTS, "ternary").figure, dest)
+    assert dest.read_bytes() == b"old"
+    link = tmp_path / "link.png"
+    link.symlink_to(dest)
+    with pytest.raises(OutputPathError, match="symlink"):
+        save_figure(plot_raster(COUNTS, "ternary").figure, link, overwrite=True)
+    link.unlink()
+    save_figure(plot_raster(COUNTS, "ternary").figure, dest, overwrite=True)
     _check_png(dest)
     assert [p.name for p in tmp_path.iterdir()] == ["x.png"]
 
