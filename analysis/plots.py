@@ -25,9 +25,9 @@ from neurosim.analysis.sparsity import count_distribution
 from neurosim.analysis.ttft import TABLE_7, fit_baseline
 from neurosim.coding import CODINGS, encode
 from neurosim.counts import prefill_flops
-from neurosim.exceptions import InputError, OutputPathError, ShapeError
+from neurosim.exceptions import InputError, ShapeError
 from neurosim.models import get_model_config
-from neurosim.validation import as_int_counts
+from neurosim.validation import as_int_counts, check_new_file
 
 __all__ = [
     "new_axes",
@@ -86,12 +86,7 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 120, ov
     dest = Path(path)
     if not dest.parent.is_dir():
         raise InputError(f"'path' folder {str(dest.parent)!r} does not exist; create it first")
-    if dest.is_symlink() or dest.is_dir():
-        raise OutputPathError(f"refusing to write the figure to '{dest}': it is a "
-                              f"{'symlink' if dest.is_symlink() else 'folder'}; choose a new file name")
-    if dest.exists() and not overwrite:
-        raise OutputPathError(f"refusing to overwrite '{dest}': it exists; choose a new file name or pass "
-                              "overwrite=True")
+    check_new_file(dest, "figure", overwrite=overwrite)
     # A unique sibling name (not mkstemp, whose 0600 mode would stick to the PNG after the rename).
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     try:

@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from neurosim.exceptions import DependencyError, GraphError, InputError, OutputPathError, UnsupportedNodeError
+from neurosim.exceptions import DependencyError, GraphError, InputError, UnsupportedNodeError
 from neurosim.network import Network, Node
+from neurosim.validation import check_new_file
 
 __all__ = ["SUPPORTED_NIR_NODES", "read_nir", "write_nir"]
 
@@ -261,12 +262,7 @@ def write_nir(network: Network, path: str | os.PathLike[str] | None = None, *, o
     graph = nir.NIRGraph(nodes=out, edges=edges)
     if path is not None:
         target = Path(path)
-        if target.is_symlink() or target.is_dir():
-            raise OutputPathError(f"refusing to write the NIR file to '{target}': it is a "
-                                  f"{'symlink' if target.is_symlink() else 'folder'}; choose a new file name")
-        if target.exists() and not overwrite:
-            raise OutputPathError(f"refusing to overwrite '{target}': it exists; choose a new file name or pass "
-                                  "overwrite=True")
+        check_new_file(target, "NIR file", overwrite=overwrite)
         tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
         try:
             nir.write(tmp, graph)

@@ -10,12 +10,13 @@ from typing import IO, Any
 import numpy as np
 
 from neurosim.budget import array_bytes, check_memory
-from neurosim.exceptions import InputError, ShapeError
+from neurosim.exceptions import InputError, OutputPathError, ShapeError
 
 __all__ = [
     "as_float_array",
     "nonfinite_error",
     "as_int_counts",
+    "check_new_file",
     "check_positive",
     "check_rank",
     "load_npy_rows",
@@ -95,6 +96,26 @@ def check_positive(value: float, name: str) -> float:
     if not math.isfinite(v) or v <= 0:
         raise InputError(f"{name!r} must be a finite number > 0 (got {value!r})")
     return v
+
+
+def check_new_file(path: str | os.PathLike[str], what: str, *, overwrite: bool) -> None:
+    """Refuse to write ``what`` at ``path`` when that would destroy something the caller did not ask to.
+
+    A folder or a symlink is never replaced (a link's target may be anything); an existing file only with
+    ``overwrite=True``.
+
+    Raises
+    ------
+    OutputPathError
+        ``path`` is a folder or a symlink, or an existing file and ``overwrite`` is false.
+    """
+    if os.path.islink(path) or os.path.isdir(path):
+        kind = "symlink" if os.path.islink(path) else "folder"
+        raise OutputPathError(f"refusing to write the {what} to '{os.fspath(path)}': it is a {kind}; "
+                              "choose a new file name")
+    if os.path.exists(path) and not overwrite:
+        raise OutputPathError(f"refusing to overwrite '{os.fspath(path)}': it exists; choose a new file name or "
+                              "pass overwrite=True")
 
 
 def check_rank(arr: np.ndarray, name: str, ndim: int) -> None:
