@@ -92,7 +92,7 @@ import numba
 import numpy as np
 
 from neurosim._config import njit_options, parallel_options
-from neurosim._int8_dot import QUAD_COUNT_MAX, pair_block, quad_block
+from neurosim._int8_dot import QUAD_LANE_BUDGET, QUAD_LANE_CHANNELS, pair_block, quad_block
 from neurosim.validation import as_float_array
 from neurosim.adaptive import spike_counts
 from neurosim.coding import check_coding, resolve_time_steps
@@ -141,6 +141,81 @@ _INT64_SAFE = 2**62
 # ---------------------------------------------------------------------------------------------
 # Accumulator width
 # ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _CountStats:
+    """What the width bound and the kernel choice need from the counts, from one pass."""
+
+    worst_group_sum: float  # largest sum_{i in g} |c_{t,i}| over (token, group), float64
+    size: int
+    nonzero: int
+    n_large: int  # counts with |c| > _QUAD_LARGE_COUNT
+    max_abs: int
+
+
+@numba.njit(**njit_options())
+def _count_stats_kernel(c2, bounds, large):
+    # One pass per (token, group), in L1: max |c| first (int64, vectorised), then the group's sum of
+    # |c| in int64 where it cannot wrap (max * length < 2**62), else in float64 (cannot wrap).
+    worst = 0.0
+    nonzero = 0
+    n_large = 0
+    max_abs = 0
+    for tok in range(c2.shape[0]):
+        for g in range(bounds.shape[0] - 1):
+            g_max = 0
+            nz = 0
+            big = 0
+            for i in range(bounds[g], bounds[g + 1]):
+                a = abs(c2[tok, i])
+                g_max = max(g_max, a)
+                nz += a != 0
+                big += a > large
+            nonzero += nz
+            n_large += big
+            max_abs = max(max_abs, g_max)
+            if g_max < (2**62) // max(1, bounds[g + 1] - bounds[g]):
+                total = 0
+                for i in range(bounds[g], bounds[g + 1]):
+                    total += abs(c2[tok, i])
+                worst = max(worst, float(total))
+            else:
+                ftotal = 0.0
+                for i in range(bounds[g], bounds[g + 1]):
+                    ftotal += abs(float(c2[tok, i]))
+                worst = max(worst, ftotal)
+    return worst, nonzero, n_large, max_abs
+
+
+def _count_stats(c2: np.ndarray, bounds: np.ndarray) -> _CountStats:
+    worst, nonzero, n_large, max_abs = _count_stats_kernel(c2, bounds, _QUAD_LARGE_COUNT)
+    return _CountStats(float(worst), int(c2.size), int(nonzero), int(n_large), int(max_abs))
+
+
+def _dtype_for_bound(worst_group_sum: float) -> np.dtype:
+    # float64 sums cannot wrap; their relative error (< 1e-12 here) is covered by the 2**62 margin.
+    worst = INT8_MAX * worst_group_sum
+    if worst <= _INT32_MAX * (1 - 1e-9):
+        return np.dtype(np.int32)
+    if worst <= _INT64_SAFE:
+        return np.dtype(np.int64)
+    raise OverflowRiskError(
+        f"integer accumulators could overflow: 127 * sum|counts| over one input group reaches "
+        f"{worst:.3g}, beyond the int64 safety limit 2**62 ~ {float(_INT64_SAFE):.3g}; the spike counts "
+        "are far outside any activation range (check k and the activations)"
+    )
+
+
+def _width_plan(c2: np.ndarray, bounds: np.ndarray, coding: str, time_steps: int | None,
+                merge_planes: bool) -> tuple[np.dtype, _CountStats]:
+    stats = _count_stats(c2, bounds)
+    if coding == "twos-complement" and not merge_planes:
+        # events added one by one, sign bit first: the bound uses the unsigned code c mod 2**T
+        n_steps = resolve_time_steps(c2, coding, time_steps)
+        mag = (c2 & ((1 << n_steps) - 1)).astype(np.float64)
+        return _dtype_for_bound(float(np.add.reduceat(mag, bounds[:-1], axis=1).max(initial=0.0))), stats
+    return _dtype_for_bound(stats.worst_group_sum), stats
+
+
 def accumulator_dtype(counts: Any, group_size: int | None, *, coding: str = "bidirectional",
                       time_steps: int | None = None, merge_planes: bool = True) -> np.dtype:
     """Narrowest safe accumulator dtype (int32 or int64) for ``counts`` against int8 weights.
@@ -155,35 +230,26 @@ def accumulator_dtype(counts: Any, group_size: int | None, *, coding: str = "bid
         The bound exceeds what int64 holds safely (2**62).
     """
     c2, _ = as_counts_2d(counts)
-    mag = np.abs(c2)
-    if coding == "twos-complement" and not merge_planes:
-        n_steps = resolve_time_steps(c2, coding, time_steps)
-        mag = c2 & ((1 << n_steps) - 1)
-    bounds = group_bounds(c2.shape[1], group_size)
-    # float64 sums cannot wrap; their relative error (< 1e-12 here) is covered by the 2**62 margin.
-    per_group = np.add.reduceat(mag.astype(np.float64), bounds[:-1], axis=1)
-    worst = INT8_MAX * float(per_group.max(initial=0.0))
-    if worst <= _INT32_MAX * (1 - 1e-9):
-        return np.dtype(np.int32)
-    if worst <= _INT64_SAFE:
-        return np.dtype(np.int64)
-    raise OverflowRiskError(
-        f"integer accumulators could overflow: 127 * sum|counts| over one input group reaches "
-        f"{worst:.3g}, beyond the int64 safety limit 2**62 ~ {float(_INT64_SAFE):.3g}; the spike counts "
-        "are far outside any activation range (check k and the activations)"
-    )
+    return _width_plan(c2, group_bounds(c2.shape[1], group_size), coding, time_steps, merge_planes)[0]
 
 
 # ---------------------------------------------------------------------------------------------
 # Kernels
 # ---------------------------------------------------------------------------------------------
-@numba.njit(**njit_options())
-def _scale_group(y_row, scale_row, acc_row):
-    # The one float scaling step shared by the dense and event kernels: identical integers in,
-    # identical float operations in the same order, hence bit-identical outputs. (1-D contiguous
-    # slices, not 2-D indexing: Numba vectorises this form, 3-4x faster.)
-    for o in range(acc_row.shape[0]):
-        y_row[o] += scale_row[o] * acc_row[o]
+@numba.njit(**njit_options(), inline="always")
+def _scale_into(y, y_off, scales, s_off, acc, a_off, n, shift):
+    # The one float scaling step shared by every kernel: y[y_off + o] += scales[s_off + o] *
+    # (acc[a_off + o] - shift) for o < n, in float64, groups in order. Identical integers in, identical
+    # float operations in the same order, hence bit-identical outputs. ``shift`` (float64) is the
+    # quad kernel's weight-offset correction (0.0 elsewhere): float(acc) - float(shift) is exact, since
+    # both are integers below 2**53 and so is their difference, hence equal to float(acc - shift); with
+    # shift = 0.0 it is float(acc) itself. Callers pass contiguous 1-D arrays; the quad and pair kernels
+    # pass small per-work-item buffers (a local copy of the group's scales, a local y block): indexing
+    # the full arrays at an offset, or slicing them per (group, token), measured 3x slower there.
+    # Inlined at Numba IR level: as a call, LLVM cannot see that its arrays do not overlap and leaves
+    # the loop scalar (measured 2x slower scaling in the quad kernel).
+    for o in range(n):
+        y[y_off + o] += scales[s_off + o] * (acc[a_off + o] - shift)
 
 
 @numba.njit(**njit_options())
@@ -269,7 +335,7 @@ def _event_kernel(ptr, chan, sign, weight, q_t, scales_t, n_tok, block, merge,
                 elif e_end > ptr[tok * n_groups + g]:
                     # A group without events adds scale * 0 = +0.0, which leaves y unchanged (y is
                     # never -0.0 here), so skipping it keeps the bits of the dense path.
-                    _scale_group(y[tok, o0:o1], scales_t[g, o0:o1], acc_row)
+                    _scale_into(y[tok, o0:o1], 0, scales_t[g, o0:o1], 0, acc_row, 0, o1 - o0, 0.0)
 
 
 @numba.njit(**parallel_options())
@@ -312,7 +378,7 @@ def _count_walk_kernel(counts, bounds, q_t, scales_t, block, write_acc, acc_out,
                     acc_out[tok, g, o0:o1] = acc_row
                 elif active:
                     # an all-silent group adds +0.0 (see _event_kernel): skipping it keeps the bits
-                    _scale_group(y[tok, o0:o1], scales_t[g, o0:o1], acc_row)
+                    _scale_into(y[tok, o0:o1], 0, scales_t[g, o0:o1], 0, acc_row, 0, o1 - o0, 0.0)
 
 
 @numba.njit(**parallel_options())
@@ -336,7 +402,7 @@ def _dense_kernel(counts, bounds, q_t, scales_t, block, write_acc, acc_out, y):
                 if write_acc:
                     acc_out[tok, g, o0:o1] = acc_row
                 else:
-                    _scale_group(y[tok, o0:o1], scales_t[g, o0:o1], acc_row)
+                    _scale_into(y[tok, o0:o1], 0, scales_t[g, o0:o1], 0, acc_row, 0, o1 - o0, 0.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -386,17 +452,44 @@ def _pack_counts_kernel(counts, bounds, poff, out):  # pragma: no cover - the pa
                 out[tok * 2 * n_pairs + 2 * poff[g] + i - bounds[g]] = counts[tok, i]
 
 
+@numba.njit(**njit_options(), inline="always")
+def _finish_group(buf, corr, g, ob, width, scales_blk, write_acc, acc_out, yb):
+    # One group of a token-block work item (pair and quad kernels): its integers, buf[t * 64 + j] -
+    # corr[t, g], go to acc_out, or are scaled into the work item's local y block (tokens x 64) with
+    # the group's scales from the block-ordered copy (scales_blk[(ob * n_groups + g) * 64 + j]).
+    n_tok = corr.shape[0]
+    n_groups = corr.shape[1]
+    if write_acc:
+        for tok in range(n_tok):
+            cr = corr[tok, g]
+            for j in range(width):
+                acc_out[tok, g, ob * _PAIR_OUT + j] = buf[tok * _PAIR_OUT + j] - cr
+    else:
+        s_off = (ob * n_groups + g) * _PAIR_OUT
+        for tok in range(n_tok):
+            _scale_into(yb, tok * _PAIR_OUT, scales_blk, s_off, buf, tok * _PAIR_OUT, width,
+                        np.float64(corr[tok, g]))
+
+
+@numba.njit(**njit_options(), inline="always")
+def _store_block(yb, y, o0, width):
+    for tok in range(y.shape[0]):
+        for j in range(width):
+            y[tok, o0 + j] = yb[tok * _PAIR_OUT + j]
+
+
 @numba.njit(**parallel_options())
-def _pair_kernel(cpk, packed, poff, scales_t, n_tok, write_acc, acc_out, y):  # pragma: no cover - compiled only
+def _pair_kernel(cpk, packed, poff, scales_t, scales_blk, n_tok, write_acc, acc_out, y):  # pragma: no cover - compiled only
     n_out = scales_t.shape[1]
     n_groups = scales_t.shape[0]
     n_pairs = poff[n_groups]
     n_ob = (n_out + _PAIR_OUT - 1) // _PAIR_OUT
+    no_corr = np.zeros((n_tok, n_groups), dtype=np.int32)
     for ob in numba.prange(n_ob):
         o0 = ob * _PAIR_OUT
-        o1 = min(n_out, o0 + _PAIR_OUT)
-        width = o1 - o0
+        width = min(n_out, o0 + _PAIR_OUT) - o0
         buf = np.empty(n_tok * _PAIR_OUT, dtype=np.int32)
+        yb = np.zeros(n_tok * _PAIR_OUT, dtype=np.float64)
         for g in range(n_groups):
             pg = poff[g + 1] - poff[g]
             gbase = ob * _PAIR_OUT * n_pairs * 2 + 8 * poff[g] * 16
@@ -411,28 +504,31 @@ def _pair_kernel(cpk, packed, poff, scales_t, n_tok, write_acc, acc_out, y):  # 
                     _pairs_tail(packed, w_off, pg * 16, cpk, t0 * n_pairs + poff[g], n_pairs, pg,
                                 buf, t0 * _PAIR_OUT + v0 * 8, _PAIR_OUT)
                     t0 += 1
-            for tok in range(n_tok):
-                if write_acc:
-                    acc_out[tok, g, o0:o1] = buf[tok * _PAIR_OUT:tok * _PAIR_OUT + width]
-                else:
-                    _scale_group(y[tok, o0:o1], scales_t[g, o0:o1],
-                                 buf[tok * _PAIR_OUT:tok * _PAIR_OUT + width])
+            _finish_group(buf, no_corr, g, ob, width, scales_blk, write_acc, acc_out, yb)
+        if not write_acc:
+            _store_block(yb, y, o0, width)
 
 
 # ---------------------------------------------------------------------------------------------
 # Multiply-add-bytes kernel: small counts in int8 against offset uint8 weights, plus a sparse walk
 # ---------------------------------------------------------------------------------------------
-# Register block of the quad kernel: 8 outputs x 8 tokens (then 4, then 1), measured fastest on the
-# gate shape at 8 and 64 tokens among 1-8 vectors x 1-16 tokens (one weight vector feeding eight
-# accumulators beat the pair kernel's 2 x 4 block by 1.5-2x: fewer loads per multiply-add).
-_QUAD_VECS, _QUAD_TOKS, _QUAD_TOKS_MID = 1, 8, 4
-_quads_main = quad_block(_QUAD_VECS, _QUAD_TOKS)
-_quads_mid = quad_block(_QUAD_VECS, _QUAD_TOKS_MID)
-_quads_tail = quad_block(_QUAD_VECS, 1)
+# Register block of the quad kernel: 8 outputs x 4 tokens (then 1), two steps (16 channels) of int16
+# sums per widening. Measured on the 3584 -> 18944 gate shape, weights from DRAM, at 8 and 64 tokens
+# (1-8 vectors x 1-8 tokens x 1-4 steps): 1 x 8 x 1 step ran 174 / 179 GMAC/s, 1 x 4 x 1 step 192 /
+# 192, 1 x 4 x 2 steps 193 / 204 (one widening multiply per four vpmaddubsw instead of two); two
+# vectors per block ran 25% slower at 8 tokens, and 4 steps leave about 4x more counts to the walk.
+_QUAD_VECS, _QUAD_TOKS, _QUAD_STEPS = 1, 4, 2
+_quads_main = quad_block(_QUAD_VECS, _QUAD_TOKS, steps=_QUAD_STEPS)
+_quads_tail = quad_block(_QUAD_VECS, 1, steps=_QUAD_STEPS)
+#: Channels per widening of the quad kernel: groups are padded to a multiple (zero counts).
+_QUAD_SPAN = 8 * _QUAD_STEPS
+_LANE_CHANNELS = np.array(QUAD_LANE_CHANNELS, dtype=np.int64)
 #: ``kernel="auto"`` prefers the quad kernel over the pair kernel while at most this fraction of the
-#: nonzero counts exceeds QUAD_COUNT_MAX (each such count costs a weight-row pass of the sparse walk;
-#: calibrated activations at k = 3: under 1%).
+#: nonzero counts exceeds a quarter of the lane budget (a lane can only overflow its budget through
+#: such a count, and each remainder costs a weight-row pass of the sparse walk; calibrated
+#: activations at k = 3: under 1% exceed it, about 0.1% leave a remainder).
 _QUAD_MAX_LARGE = 0.0625
+_QUAD_LARGE_COUNT = QUAD_LANE_BUDGET // 4
 
 
 @numba.njit(**njit_options())
@@ -455,43 +551,83 @@ def _pack_quads_kernel(q, bounds, qoff, packed):  # pragma: no cover - the quad 
 
 
 @numba.njit(**njit_options())
-def _split_counts_kernel(counts, bounds, qoff, cmax, small, corr, large_ptr, large_ch,
-                         large_r):  # pragma: no cover - the quad path runs compiled only
-    # counts = small + large with |small| <= cmax (int8 operands of the quad kernel); the large
-    # remainders, nonzero only where |count| > cmax, go to a per-(token, group) sparse list.
-    # corr = 128 * sum of the group's small counts: what the +128 weight offset adds.
+def _split_counts_kernel(counts, bounds, qoff, lane_channels, steps, budget, small, corr, large_ptr,
+                         large_ch, large_r):  # pragma: no cover - the quad path runs compiled only
+    # counts = small + large, small int8 (the quad kernel's operands) with sum|small| <= budget over
+    # the 4 * steps channels of each int16 lane between widenings (lane_channels of each 8 group-local
+    # channels of the span): each count
+    # takes what its lane has left, so a lone count up to 127 stays whole. The large remainders,
+    # nonzero only where a lane's counts exceed the budget, go to a per-(token, group) sparse list
+    # (at most one entry per nonzero count). corr = 128 * sum of the group's small counts: what the
+    # +128 weight offset adds.
     n_tok = counts.shape[0]
     n_groups = bounds.shape[0] - 1
     n_quads = qoff[n_groups]
     e = 0
     for tok in range(n_tok):
         for g in range(n_groups):
-            s = 0
-            for i in range(bounds[g], bounds[g + 1]):
-                c = counts[tok, i]
-                sm = min(max(c, -cmax), cmax)
-                s += sm
-                small[4 * (tok * n_quads + qoff[g]) + i - bounds[g]] = sm
-                if c != sm:
-                    large_ch[e] = i
-                    large_r[e] = c - sm
-                    e += 1
-            corr[tok, g] = 128 * s
+            total = 0
+            base = 4 * (tok * n_quads + qoff[g]) - bounds[g]
+            for span in range(bounds[g], bounds[g + 1], 8 * steps):
+                for lane in range(2):
+                    left = budget
+                    for step in range(span, span + 8 * steps, 8):
+                        for d in range(4):
+                            i = step + lane_channels[lane, d]
+                            if i >= bounds[g + 1]:
+                                continue
+                            c = counts[tok, i]
+                            m = min(abs(c), left, 127)
+                            left -= m
+                            sm = m if c >= 0 else -m
+                            small[base + i] = sm
+                            total += sm
+                            if c != sm:
+                                large_ch[e] = i
+                                large_r[e] = c - sm
+                                e += 1
+            corr[tok, g] = 128 * total
             large_ptr[tok * n_groups + g + 1] = e
 
 
+@numba.njit(**njit_options())
+def _gather_blocked_rows(q_t, channels, out):  # pragma: no cover - the quad path runs compiled only
+    # out[b, r, j] = q_t[channels[r], 64 b + j]: the rows in the quad kernel's output-block order.
+    n_out = q_t.shape[1]
+    for r in range(channels.shape[0]):
+        ch = channels[r]
+        for b in range(out.shape[0]):
+            for j in range(min(_PAIR_OUT, n_out - b * _PAIR_OUT)):
+                out[b, r, j] = q_t[ch, b * _PAIR_OUT + j]
+
+
+@numba.njit(**njit_options())
+def _add_remainders(buf, n_tok, n_groups, g, ob, width, large_ptr, large_row, large_r,
+                    large_q):  # pragma: no cover - the quad path runs compiled only
+    # The rare large remainders of one group: one 64-byte slice of their (gathered) weight row per
+    # output block. A separate call, made only for groups that have remainders: inlined into the
+    # quad kernel's group loop, this loop nest slowed the whole kernel by 15% even where it ran no
+    # iteration (measured at 8 tokens).
+    for tok in range(n_tok):
+        for e in range(large_ptr[tok * n_groups + g], large_ptr[tok * n_groups + g + 1]):
+            r = large_r[e]
+            row = large_row[e]
+            for j in range(width):
+                buf[tok * _PAIR_OUT + j] += r * np.int32(large_q[ob, row, j])
+
+
 @numba.njit(**parallel_options())
-def _quad_kernel(cpk, corr, large_ptr, large_ch, large_r, packed, qoff, q_t, scales_t, n_tok, write_acc,
-                 acc_out, y):  # pragma: no cover - compiled only
+def _quad_kernel(cpk, corr, large_in_group, large_ptr, large_row, large_r, large_q, packed, qoff, scales_t,
+                 scales_blk, n_tok, write_acc, acc_out, y):  # pragma: no cover - compiled only
     n_out = scales_t.shape[1]
     n_groups = scales_t.shape[0]
     n_quads = qoff[n_groups]
     n_ob = (n_out + _PAIR_OUT - 1) // _PAIR_OUT
     for ob in numba.prange(n_ob):
         o0 = ob * _PAIR_OUT
-        o1 = min(n_out, o0 + _PAIR_OUT)
-        width = o1 - o0
+        width = min(n_out, o0 + _PAIR_OUT) - o0
         buf = np.empty(n_tok * _PAIR_OUT, dtype=np.int32)
+        yb = np.zeros(n_tok * _PAIR_OUT, dtype=np.float64)
         for g in range(n_groups):
             qg = qoff[g + 1] - qoff[g]
             gbase = ob * _PAIR_OUT * n_quads * 4 + 8 * qoff[g] * 32
@@ -502,32 +638,37 @@ def _quad_kernel(cpk, corr, large_ptr, large_ch, large_r, packed, qoff, q_t, sca
                     _quads_main(packed, w_off, qg * 32, cpk, t0 * n_quads + qoff[g], n_quads, qg,
                                 buf, t0 * _PAIR_OUT + v0 * 8, _PAIR_OUT)
                     t0 += _QUAD_TOKS
-                while t0 + _QUAD_TOKS_MID <= n_tok:
-                    _quads_mid(packed, w_off, qg * 32, cpk, t0 * n_quads + qoff[g], n_quads, qg,
-                               buf, t0 * _PAIR_OUT + v0 * 8, _PAIR_OUT)
-                    t0 += _QUAD_TOKS_MID
                 while t0 < n_tok:
                     _quads_tail(packed, w_off, qg * 32, cpk, t0 * n_quads + qoff[g], n_quads, qg,
                                 buf, t0 * _PAIR_OUT + v0 * 8, _PAIR_OUT)
                     t0 += 1
-            for tok in range(n_tok):
-                row = buf[tok * _PAIR_OUT:tok * _PAIR_OUT + width]
-                cr = corr[tok, g]
-                for j in range(width):
-                    row[j] -= cr
-                # the rare large remainders: one 64-byte slice of their weight row per output block
-                for e in range(large_ptr[tok * n_groups + g], large_ptr[tok * n_groups + g + 1]):
-                    r = large_r[e]
-                    qrow = q_t[large_ch[e], o0:o1]
-                    for j in range(width):
-                        row[j] += r * np.int32(qrow[j])
-                if write_acc:
-                    acc_out[tok, g, o0:o1] = row
-                else:
-                    _scale_group(y[tok, o0:o1], scales_t[g, o0:o1], row)
+            if large_in_group[g]:
+                _add_remainders(buf, n_tok, n_groups, g, ob, width, large_ptr, large_row, large_r, large_q)
+            _finish_group(buf, corr, g, ob, width, scales_blk, write_acc, acc_out, yb)
+        if not write_acc:
+            _store_block(yb, y, o0, width)
 
 
 _QUAD_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_SCALE_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _block_scales(weight: QuantizedWeight) -> np.ndarray:
+    """The scales in the token-block kernels' order, ``[output block][group][64]`` (float64, flat).
+
+    One contiguous 64-entry run per (block, group): read from ``scales_t [group, out]`` each work item
+    touched one 512-byte run per group at a stride of ``8 * out`` bytes, a cache miss each (measured
+    about a third of the scaling time at 8 tokens).
+    """
+    cached = _SCALE_CACHE.get(weight)
+    if cached is None:
+        n_ob = -(-weight.out_features // _PAIR_OUT)
+        blocked = np.zeros((weight.n_groups, n_ob * _PAIR_OUT), dtype=np.float64)
+        blocked[:, :weight.out_features] = weight.scales_t
+        cached = np.ascontiguousarray(blocked.reshape(weight.n_groups, n_ob, _PAIR_OUT).transpose(1, 0, 2)).reshape(-1)
+        cached.setflags(write=False)
+        _SCALE_CACHE[weight] = cached
+    return cached
 
 
 def _quad_layout(weight: QuantizedWeight) -> tuple[np.ndarray, np.ndarray]:
@@ -535,7 +676,8 @@ def _quad_layout(weight: QuantizedWeight) -> tuple[np.ndarray, np.ndarray]:
     if cached is None:
         bounds = weight.group_bounds
         qoff = np.zeros(bounds.shape[0], dtype=np.int64)
-        np.cumsum(2 * ((np.diff(bounds) + 7) // 8), out=qoff[1:])  # groups padded to 8 channels
+        # quads per group, the group padded to a multiple of _QUAD_SPAN channels
+        np.cumsum(_QUAD_SPAN // 4 * ((np.diff(bounds) + _QUAD_SPAN - 1) // _QUAD_SPAN), out=qoff[1:])
         n_ob = -(-weight.out_features // _PAIR_OUT)
         packed = np.full(n_ob * _PAIR_OUT * int(qoff[-1]) * 4, 128, dtype=np.uint8)
         _pack_quads_kernel(weight.q, bounds, qoff, packed)
@@ -546,20 +688,28 @@ def _quad_layout(weight: QuantizedWeight) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _run_quads(c2: np.ndarray, weight: QuantizedWeight, write_acc: bool, acc_out: np.ndarray,
-               y: np.ndarray) -> None:
+               y: np.ndarray, nonzero: int) -> None:
     packed, qoff = _quad_layout(weight)
     n_tok = c2.shape[0]
     bounds = weight.group_bounds
     n_groups = bounds.shape[0] - 1
     small = np.zeros(n_tok * 4 * int(qoff[-1]), dtype=np.int8)
     corr = np.empty((n_tok, n_groups), dtype=np.int32)
-    n_large = int(np.count_nonzero(np.abs(c2) > QUAD_COUNT_MAX))
     large_ptr = np.zeros(n_tok * n_groups + 1, dtype=np.int64)
-    large_ch = np.empty(n_large, dtype=np.int64)
-    large_r = np.empty(n_large, dtype=np.int32)
-    _split_counts_kernel(c2, bounds, qoff, QUAD_COUNT_MAX, small, corr, large_ptr, large_ch, large_r)
-    _quad_kernel(small, corr, large_ptr, large_ch, large_r, packed, qoff, weight.q_t, weight.scales_t,
-                 n_tok, write_acc, acc_out, y)
+    large_ch = np.empty(nonzero, dtype=np.int64)  # at most one remainder per nonzero count
+    large_r = np.empty(nonzero, dtype=np.int32)
+    _split_counts_kernel(c2, bounds, qoff, _LANE_CHANNELS, _QUAD_STEPS, QUAD_LANE_BUDGET, small, corr, large_ptr,
+                         large_ch, large_r)
+    # The weight rows of the remainders' channels, gathered once per call into output-block order
+    # (block, row, 64 outputs): read in place, each remainder's 64-byte slice per output block was a
+    # cache miss (measured 0.35 ms of 4 at 8 tokens, 0.3 ms still from rows gathered in row order).
+    n_large = int(large_ptr[-1])
+    channels, large_row = np.unique(large_ch[:n_large], return_inverse=True)
+    large_q = np.empty((-(-weight.out_features // _PAIR_OUT), channels.size, _PAIR_OUT), dtype=np.int8)
+    _gather_blocked_rows(weight.q_t, channels, large_q)  # the tail block's padding is never read
+    large_in_group = (np.diff(large_ptr).reshape(n_tok, n_groups) > 0).any(axis=0)
+    _quad_kernel(small, corr, large_in_group, large_ptr, large_row, large_r[:n_large], large_q, packed, qoff,
+                 weight.scales_t, _block_scales(weight), n_tok, write_acc, acc_out, y)
 
 
 # Pair-packed weights, built on first use per QuantizedWeight and dropped with it. The layout is
@@ -582,43 +732,35 @@ def _pair_layout(weight: QuantizedWeight) -> tuple[np.ndarray, np.ndarray]:
     return cached
 
 
-def _pairs_apply(c2: np.ndarray, acc_dtype: np.dtype) -> bool:
-    # int16 counts (pmaddwd operands) and int32 accumulators (its output); else the walk. The pair
-    # intrinsic exists only compiled, so with NUMBA_DISABLE_JIT=1 (the kernel-logic test run) walk.
-    if numba.config.DISABLE_JIT:
-        return False
-    return acc_dtype == np.int32 and (c2.size == 0 or int(np.abs(c2).max()) <= _INT16_MAX)
+def _pairs_apply(stats: _CountStats, acc_dtype: np.dtype) -> bool:
+    # int16 counts (pmaddwd operands) and int32 accumulators (its output); else the walk.
+    return acc_dtype == np.int32 and stats.max_abs <= _INT16_MAX
 
 
-def _quads_apply(c2: np.ndarray, group_bounds: np.ndarray) -> bool:
-    # The quad kernel's int32 partial sums are sums of (q + 128) * small counts: bounded by
-    # 255 * sum|c| per (token, group), a wider bound than the accumulator's 127 * sum|c|.
-    if numba.config.DISABLE_JIT or c2.size == 0:
-        return not numba.config.DISABLE_JIT
-    per_group = np.add.reduceat(np.abs(c2).astype(np.float64), group_bounds[:-1], axis=1)
-    return 255 * float(per_group.max(initial=0.0)) <= _INT32_MAX * (1 - 1e-9)
+def _quads_apply(stats: _CountStats) -> bool:
+    # The quad kernel's int32 partial sums are sums of (q + 128) * small counts plus q * remainders:
+    # bounded by 255 * sum|c| per (token, group), a wider bound than the accumulator's 127 * sum|c|.
+    return 255 * stats.worst_group_sum <= _INT32_MAX * (1 - 1e-9)
 
 
-def _choose_kernel(kernel: str, c2: np.ndarray, acc_dtype: np.dtype, merge_planes: bool,
-                   group_bounds: np.ndarray | None = None) -> str:
+def _choose_kernel(kernel: str, n_tok: int, stats: _CountStats | None, acc_dtype: np.dtype,
+                   merge_planes: bool) -> str:
+    # The pair and quad intrinsics exist only compiled, so with NUMBA_DISABLE_JIT=1 (the kernel-logic
+    # test run) the walk runs.
     if kernel == "walk" or not merge_planes or acc_dtype != np.int32 or numba.config.DISABLE_JIT:
         return "walk"
-    nonzero = 0
+    if stats is None:
+        return "walk"
     if kernel == "auto":
-        # decided before any pass over the counts: at 1 token (decoding) the choice costs nothing
-        if c2.shape[0] < _PAIR_MIN_TOKENS:
+        if n_tok < _PAIR_MIN_TOKENS or stats.nonzero < _PAIR_MIN_DENSITY * max(1, stats.size):
             return "walk"
-        nonzero = np.count_nonzero(c2)
-        if nonzero < _PAIR_MIN_DENSITY * max(1, c2.size):
-            return "walk"
-    quads_ok = group_bounds is not None and _quads_apply(c2, group_bounds)
-    pairs_ok = _pairs_apply(c2, acc_dtype)
+    quads_ok = _quads_apply(stats)
+    pairs_ok = _pairs_apply(stats, acc_dtype)
     if kernel == "quads":
         return "quads" if quads_ok else ("pairs" if pairs_ok else "walk")
     if kernel == "pairs":
         return "pairs" if pairs_ok else "walk"
-    if quads_ok and (not pairs_ok
-                     or np.count_nonzero(np.abs(c2) > QUAD_COUNT_MAX) <= _QUAD_MAX_LARGE * nonzero):
+    if quads_ok and (not pairs_ok or stats.n_large <= _QUAD_MAX_LARGE * stats.nonzero):
         return "quads"
     return "pairs" if pairs_ok else "walk"
 
@@ -726,7 +868,7 @@ def _auto_block(block: int | None, n_tok: int, n_out: int) -> int:
 
 def _run_integer(c2: np.ndarray, ev: TokenEvents | None, weight: QuantizedWeight, path: str,
                  acc_dtype: np.dtype, *, write_acc: bool, merge_planes: bool,
-                 column_block: int | None, kernel: str = "auto") -> np.ndarray:
+                 column_block: int | None, kernel: str = "auto", stats: _CountStats | None = None) -> np.ndarray:
     n_tok = c2.shape[0]
     column_block = _auto_block(column_block, n_tok, weight.out_features)
     if write_acc:
@@ -737,15 +879,15 @@ def _run_integer(c2: np.ndarray, ev: TokenEvents | None, weight: QuantizedWeight
         out = np.zeros((n_tok, weight.out_features), dtype=np.float64)
         y = out
         acc_out = np.zeros((1, 1, 1), dtype=acc_dtype)  # carries the dtype only
-    chosen = (_choose_kernel(kernel, c2, acc_dtype, merge_planes, weight.group_bounds)
+    chosen = (_choose_kernel(kernel, n_tok, stats, acc_dtype, merge_planes)
               if path == "event" and n_tok else "walk")
     if path == "event" and chosen == "quads":
-        _run_quads(c2, weight, write_acc, acc_out, y)
+        _run_quads(c2, weight, write_acc, acc_out, y, stats.nonzero)
     elif path == "event" and chosen == "pairs":
         packed, poff = _pair_layout(weight)
         cpk = np.zeros(n_tok * 2 * int(poff[-1]), dtype=np.int16)
         _pack_counts_kernel(c2, weight.group_bounds, poff, cpk)
-        _pair_kernel(cpk, packed, poff, weight.scales_t, n_tok, write_acc, acc_out, y)
+        _pair_kernel(cpk, packed, poff, weight.scales_t, _block_scales(weight), n_tok, write_acc, acc_out, y)
     elif path == "event" and merge_planes:
         _count_walk_kernel(c2, weight.group_bounds, weight.q_t, weight.scales_t, column_block,
                            write_acc, acc_out, y)
@@ -821,11 +963,10 @@ def integer_accumulate(
     column_block = _check_block(column_block)
     _check_kernel(kernel)
     c2, _ = as_counts_2d(counts, weight.in_features)
-    acc_dtype = accumulator_dtype(c2, weight.group_size, coding=coding, time_steps=time_steps,
-                                  merge_planes=merge_planes or path == "dense")
+    acc_dtype, stats = _width_plan(c2, weight.group_bounds, coding, time_steps, merge_planes or path == "dense")
     ev = token_events(c2, coding, time_steps=time_steps, group_size=weight.group_size)
     acc = _run_integer(c2, ev, weight, path, acc_dtype, write_acc=True, merge_planes=merge_planes,
-                       column_block=column_block, kernel=kernel)
+                       column_block=column_block, kernel=kernel, stats=stats)
     return acc, _tally(ev, c2, weight.out_features, name)
 
 
@@ -868,12 +1009,12 @@ def _project(c2: np.ndarray, vth2: np.ndarray, weight: QuantizedWeight, bias: np
     if path == "float":
         y = (c2 * vth2) @ weight.dequantize().T
     else:
-        acc_dtype = accumulator_dtype(c2, weight.group_size, coding=coding, time_steps=time_steps,
-                                      merge_planes=merge_planes or path == "dense")
+        acc_dtype, stats = _width_plan(c2, weight.group_bounds, coding, time_steps,
+                                       merge_planes or path == "dense")
         if ev is None and path == "event" and not merge_planes:
             ev = token_events(c2, coding, time_steps=time_steps, group_size=weight.group_size)
         y = _run_integer(c2, ev, weight, path, acc_dtype, write_acc=False,
-                         merge_planes=merge_planes, column_block=column_block, kernel=kernel)
+                         merge_planes=merge_planes, column_block=column_block, kernel=kernel, stats=stats)
         y *= vth2
     if bias is not None:
         y += bias

@@ -399,19 +399,26 @@ def test_pair_kernel_is_exact_up_to_the_int16_limit(peak):
 
 
 @pytest.mark.parametrize("coding", CODINGS)
-def test_quad_kernel_is_exact_at_the_count_split_and_for_large_counts(coding):
-    # The quad kernel splits counts into |small| <= QUAD_COUNT_MAX (int8 operands) and a sparse walk
-    # of the remainders: counts exactly at the split, one past it, and far beyond it (also beyond
-    # int16, where the pair kernel cannot run), against extreme weights, for every coder.
-    from neurosim._int8_dot import QUAD_COUNT_MAX as B
+def test_quad_kernel_is_exact_at_the_lane_budget_and_for_large_counts(coding):
+    # The quad kernel splits counts into small int8 parts whose magnitudes sum to at most the lane
+    # budget over the four channels of each int16 lane, and a sparse walk of the remainders: lanes
+    # exactly at the budget (one count of 127 and one of 1, four of 32), one past it, lone counts at
+    # and past the int8 limit, counts far beyond (also beyond int16, where the pair kernel cannot
+    # run), against extreme weights, for every coder.
+    from neurosim._int8_dot import QUAD_LANE_BUDGET as B
 
     rng = np.random.default_rng(len(coding))
     n_in = 37  # ragged groups: the quad layout pads each group to 8 channels
-    values = np.array([0, 1, -1, B, -B, B + 1, -B - 1, 2 * B + 1, -300, 5000, 2**15 + 3, -(2**15) - 7])
-    counts = rng.choice(values, size=(11, n_in))
-    counts[0] = B
-    counts[1] = -B
-    counts[2] = B + 1
+    values = np.array([0, 1, -1, B // 4, -B // 4, 127, -127, 128, -129, 2 * B + 1, -300, 5000, 2**15 + 3,
+                       -(2**15) - 7])
+    counts = rng.choice(values, size=(13, n_in))
+    counts[0] = B // 4  # every lane at the budget: 4 x 32
+    counts[1] = -B // 4
+    counts[2] = B // 4 + 1  # every lane one past it
+    counts[3] = 0
+    counts[3, [0, 1]] = [127, 1]  # one lane at the budget through one count at the int8 limit
+    counts[3, [2, 3, 6]] = [127, 1, 1]  # the other lane of the step one past it
+    counts[4] = np.where(np.arange(n_in) % 2 == 0, 127, 0)  # 127 + 127 per lane: the second splits
     if coding in UNSIGNED:
         counts = np.abs(counts)
     elif coding in ("binary", "ternary"):
@@ -421,7 +428,7 @@ def test_quad_kernel_is_exact_at_the_count_split_and_for_large_counts(coding):
     q[1] = -127
     qw = QuantizedWeight(q=q, scales=rng.uniform(0.5, 2.0, size=(130, 3)), group_size=15)
     naive = naive_accumulate(counts, qw, coding)
-    vth = rng.uniform(0.1, 2.0, size=(11, 1))
+    vth = rng.uniform(0.1, 2.0, size=(13, 1))
     dense = project_counts(counts, vth, qw, coding=coding, path="dense")
     for kernel in EVENT_KERNELS:
         acc, _ = integer_accumulate(counts, qw, coding=coding, kernel=kernel)
@@ -483,17 +490,18 @@ def test_pair_block_equals_numpy_with_and_without_avx2(portable):
 
 
 @pytest.mark.parametrize("portable", [False, True])
-def test_quad_block_equals_numpy_at_the_count_bound(portable):
+def test_quad_block_equals_numpy_at_the_lane_budget(portable):
     # The unsigned-byte intrinsic on its own (AVX2 vpmaddubsw + vpmaddwd, and the generic vector IR),
-    # at its extremes: offset weights 255 (q = 127) and 1 (q = -127) against counts +-QUAD_COUNT_MAX,
-    # where two int16 pair sums reach 4 * 255 * 32 = 32640, just inside int16.
+    # at its extremes: offset weights 255 (q = 127) and 1 (q = -127) against lanes whose four counts
+    # sum to the budget in magnitude (127 + 1, 32 x 4, 64 + 64, random splits), where the int16 lane
+    # sums reach 255 * 128 = 32640, just inside int16.
     import numba
 
-    from neurosim._int8_dot import QUAD_COUNT_MAX, quad_block
+    from neurosim._int8_dot import QUAD_LANE_BUDGET, QUAD_LANE_CHANNELS, quad_block
 
     if numba.config.DISABLE_JIT:
         pytest.skip("an LLVM intrinsic has no pure-Python form (the NUMBA_DISABLE_JIT run covers the walk)")
-    block = quad_block(2, 3, portable=portable)
+    block = quad_block(2, 4, portable=portable)
 
     @numba.njit
     def run(w, c, n_quads, out):
@@ -502,14 +510,25 @@ def test_quad_block_equals_numpy_at_the_count_bound(portable):
     rng = np.random.default_rng(9)
     n_quads = 6
     q = rng.integers(-127, 128, size=(16, 4 * n_quads))  # 2 vectors of 8 outputs
-    counts = rng.integers(-QUAD_COUNT_MAX, QUAD_COUNT_MAX + 1, size=(3, 4 * n_quads))
-    counts[0] = QUAD_COUNT_MAX
-    counts[1] = -QUAD_COUNT_MAX
     q[0] = 127
     q[1] = -127
+    lane_patterns = [(127, 1, 0, 0), (32, 32, 32, 32), (0, 64, 0, 64), (1, 0, 0, 127)]
+    counts = np.zeros((4, 4 * n_quads), dtype=np.int64)
+    for tok in range(4):
+        sign = 1 if tok % 2 == 0 else -1
+        for step in range(n_quads // 2):
+            for lane, chans in enumerate(QUAD_LANE_CHANNELS):
+                if tok < 2:
+                    mags = lane_patterns[(step + lane + tok) % len(lane_patterns)]
+                else:  # random magnitudes that sum to the budget
+                    cut = np.sort(rng.integers(0, QUAD_LANE_BUDGET + 1, size=3))
+                    mags = np.minimum(np.diff(np.concatenate([[0], cut, [QUAD_LANE_BUDGET]])), 127)
+                signs = sign * (rng.integers(0, 2, size=4) * 2 - 1 if tok >= 2 else np.ones(4, int))
+                counts[tok, [8 * step + d for d in chans]] = signs * np.asarray(mags)
+    assert np.abs(counts[:2]).reshape(2, -1, 2, 2, 2).sum(axis=(2, 4)).max() == QUAD_LANE_BUDGET
     # packed: vector v, quad p -> (q[8v + j, 4p + h] + 128) for j in 0..7, h in 0..3
     w = (q + 128).astype(np.uint8).reshape(2, 8, n_quads, 4).transpose(0, 2, 1, 3).reshape(-1).copy()
-    out = np.zeros(3 * 16, dtype=np.int32)
+    out = np.zeros(4 * 16, dtype=np.int32)
     run(w, counts.astype(np.int8).reshape(-1).copy(), n_quads, out)
     expected = counts @ (q + 128).T  # [tokens, 16 outputs], int64
-    np.testing.assert_array_equal(out.reshape(3, 16), expected)
+    np.testing.assert_array_equal(out.reshape(4, 16), expected)
