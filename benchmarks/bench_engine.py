@@ -16,8 +16,12 @@ them alike:
   (``spike_counts``), integer accumulation and float scaling (``project_counts(..., path="event")``,
   ``kernel="auto"``: at 1 token the event walk, which adds the weight rows of firing channels times
   their merged multipliers (the counts); from 2 tokens on the multiply-add-bytes token-block kernel
-  on counts split at |c| = 32 plus a sparse walk of the larger remainders; see ``neurosim.engine``). One-off weight quantisation, transposition and pair
-  packing are excluded (model-load cost); the profiling tally is timed separately as ``event_call_s``.
+  on counts split to fit its int16 lanes plus the rare remainders; see ``neurosim.engine``). One-off
+  weight quantisation, transposition and packing are excluded (model-load cost); the profiling tally
+  is timed separately as ``event_call_s``.
+* where the multi-token time goes: ``multiply_add_floor``, the engine's int8 multiply-add kernel alone
+  on the same counts (same intrinsic, layout and blocking; no remainders, offset correction or float
+  scaling), and ``spike_counts`` alone, both timed cold like the rest.
 * INT8 peers: torch's dynamic-quantised ``nn.Linear`` (``torch.ao.quantization.quantize_dynamic``,
   qint8 weights, activations re-quantised to uint8 per call; the ``x86``/fbgemm engine) and weight-only
   ``torch._weight_int8pack_mm`` (int8 weights, per-channel scales, float activations). The faster at
@@ -66,6 +70,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
+from neurosim import engine  # noqa: E402
 from neurosim.adaptive import spike_counts  # noqa: E402
 from neurosim.analysis.calibration import calibrated_activations  # noqa: E402
 from neurosim.engine import (  # noqa: E402
@@ -227,6 +232,56 @@ class Int8Peers:
         return out.numpy().astype(np.int64)
 
 
+@numba.njit(parallel=True)
+def _multiply_adds_only(small, packed, qoff, n_out, n_tok, sink):
+    # The engine's quad kernel with everything but the int8 multiply-adds removed (no remainders, no
+    # weight-offset correction, no scaling): the same intrinsic, layout, blocking and work split.
+    n_groups = qoff.shape[0] - 1
+    n_quads = qoff[n_groups]
+    for ob in numba.prange((n_out + engine._PAIR_OUT - 1) // engine._PAIR_OUT):
+        buf = np.empty(n_tok * engine._PAIR_OUT, dtype=np.int32)
+        for g in range(n_groups):
+            qg = qoff[g + 1] - qoff[g]
+            gbase = ob * engine._PAIR_OUT * n_quads * 4 + 8 * qoff[g] * 32
+            for v0 in range(0, engine._PAIR_OUT // 8, engine._QUAD_VECS):
+                w_off = gbase + v0 * qg * 32
+                t0 = 0
+                while t0 + engine._QUAD_TOKS <= n_tok:
+                    engine._quads_main(packed, w_off, qg * 32, small, t0 * n_quads + qoff[g], n_quads, qg,
+                                       buf, t0 * engine._PAIR_OUT + v0 * 8, engine._PAIR_OUT)
+                    t0 += engine._QUAD_TOKS
+                while t0 < n_tok:
+                    engine._quads_tail(packed, w_off, qg * 32, small, t0 * n_quads + qoff[g], n_quads, qg,
+                                       buf, t0 * engine._PAIR_OUT + v0 * 8, engine._PAIR_OUT)
+                    t0 += 1
+        sink[ob] = buf[0]
+
+
+def multiply_add_floor(qw, counts: np.ndarray, flush: CacheFlusher, repeats: int) -> float:
+    """Seconds of the engine's int8 multiply-adds alone on ``counts`` (best of ``repeats``, cold like the rest).
+
+    What no rearrangement of the rest (spike counts, kernel choice, remainders, per-group float scaling)
+    can go below with this kernel; benchmark-only, it uses the engine's private quad kernel pieces.
+    """
+    packed, qoff = engine._quad_layout(qw)
+    n_tok = counts.shape[0]
+    n_groups = qw.n_groups
+    small = np.zeros(n_tok * 4 * int(qoff[-1]), dtype=np.int8)
+    corr = np.empty((n_tok, n_groups), dtype=np.int32)
+    large_ptr = np.zeros(n_tok * n_groups + 1, dtype=np.int64)
+    large_ch = np.empty(counts.size, dtype=np.int64)
+    large_r = np.empty(counts.size, dtype=np.int32)
+    engine._split_counts_kernel(counts, qw.group_bounds, qoff, engine._LANE_CHANNELS, engine._QUAD_STEPS,
+                                engine.QUAD_LANE_BUDGET, small, corr, large_ptr, large_ch, large_r)
+    sink = np.zeros(-(-qw.out_features // engine._PAIR_OUT), dtype=np.int32)
+
+    def run() -> None:
+        _multiply_adds_only(small, packed, qoff, qw.out_features, n_tok, sink)
+
+    run()  # compile and warm up
+    return min(_timed_cold(run, flush) for _ in range(repeats))
+
+
 def measure_projection(qw, w32, x: np.ndarray, *, k: float, coding: str, repeats: int,
                        column_block: int | None, rng: np.random.Generator, peers: Int8Peers,
                        flush: CacheFlusher) -> dict[str, object]:
@@ -260,6 +315,12 @@ def measure_projection(qw, w32, x: np.ndarray, *, k: float, coding: str, repeats
     int8_name = min(int8_times, key=int8_times.get)
     t_call = _best(lambda: w8aspike_linear(x, qw, k=k, coding=coding, column_block=column_block),
                    repeats)
+
+    # where the multi-token time goes: the int8 multiply-adds alone, and the spike counts alone
+    mac_floor = (multiply_add_floor(qw, counts, flush, repeats)
+                 if counts.shape[0] >= 2 and engine._quads_apply(engine._count_stats(counts, qw.group_bounds))
+                 else None)
+    t_spikes = min(_timed_cold(lambda: spike_counts(x, k), flush) for _ in range(repeats))
 
     half = _halve(counts, rng)
     ev_half = token_events(half, coding, group_size=qw.group_size)
@@ -310,6 +371,8 @@ def measure_projection(qw, w32, x: np.ndarray, *, k: float, coding: str, repeats
         "bit_exact": bool(np.array_equal(y_event, y_dense)),
         "int8pack_integers_exact": int8pack_exact,
         "event_tracemalloc_peak_bytes": traced_peak,
+        "multiply_add_floor_s": mac_floor,
+        "spike_counts_s": t_spikes,
     }
 
 
@@ -382,6 +445,12 @@ def _print_row(kind: str, r: dict, bandwidth: float) -> None:
           f"{r['halved_rows_fetched_batch'] / max(1, r['rows_fetched_batch']):.2f}x)  "
           f"bit_exact(event == dense)={r['bit_exact']}  "
           f"integers == _weight_int8pack_mm: {r['int8pack_integers_exact']}")
+    if r["multiply_add_floor_s"] is not None:
+        floor = r["multiply_add_floor_s"]
+        print(f"    where the event time goes: int8 multiply-adds alone {floor * 1e3:.2f} ms "
+              f"({floor / r['int8_s']:.2f} of {r['int8_peer']}), spike counts {r['spike_counts_s'] * 1e3:.2f} ms, "
+              f"the rest (kernel choice, count split, remainders, per-group float scaling) "
+              f"{(r['event_s'] - floor - r['spike_counts_s']) * 1e3:.2f} ms")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -504,6 +573,9 @@ def main(argv: list[str] | None = None) -> int:
             "event_seconds": {str(r["tokens"]): r["event_s"] for r in rows},
             "dense_torch_f32_seconds": {str(r["tokens"]): r["dense_torch_f32_s"] for r in rows},
             "events_per_second": {str(r["tokens"]): r["events_per_s"] for r in rows},
+            "multiply_add_floor_vs_int8": {str(r["tokens"]): r["multiply_add_floor_s"] / r["int8_s"]
+                                           for r in rows if r["multiply_add_floor_s"] is not None},
+            "spike_counts_seconds": {str(r["tokens"]): r["spike_counts_s"] for r in rows},
             "bit_exact": all(r["bit_exact"] for r in rows),
             "int8pack_integers_exact": all(r["int8pack_integers_exact"] for r in rows),
         }

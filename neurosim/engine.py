@@ -56,22 +56,25 @@ Two kernels compute the event path's integers (``kernel=``, identical results):
     runs about 3x faster here). Needs counts within int16 and int32 accumulators.
 ``"quads"``
     Token blocks through the multiply-add-bytes kernel (:func:`neurosim._int8_dot.quad_block`): each
-    count is split into a small part ``|s| <= QUAD_COUNT_MAX`` (32) and a remainder. The small parts,
-    int8, multiply weights offset to uint8 (``q + 128``) with ``vpmaddubsw`` (32 byte products per
-    instruction, whose int16 pair sums cannot saturate under that bound), four input channels per
-    output and int32 lane, 8 outputs x 8 tokens in registers; ``128 * sum(s)`` per (token, group)
-    removes the offset. The remainders, nonzero only where ``|count| > 32`` (under 1% of the counts
-    on calibrated activations), are added by a sparse walk of their weight rows before the group is
-    scaled. Exact integers, the same as every other kernel; needs ``255 * sum|c|`` per group within
-    int32.
+    count is split into a small int8 part and a remainder. The small parts multiply weights offset to
+    uint8 (``q + 128``) with ``vpmaddubsw`` (32 byte products per instruction, summed pairwise into
+    int16 lanes), two steps of 8 input channels per int16 sum, then one ``vpmaddwd`` widens it to
+    int32; 8 outputs x 4 tokens in registers; ``128 * sum(small)`` per (token, group) removes the
+    offset. The int16 lanes stay exact while the small parts of the channels sharing a lane sum to at
+    most :data:`~neurosim._int8_dot.QUAD_LANE_BUDGET` (128) in magnitude, so a lane over budget puts
+    its excess on its largest count. The remainders (about 0.1% of the counts on calibrated
+    activations, on a few outlier channels) are added before the group is scaled, from their weight
+    rows gathered once per call. Exact integers, the same as every other kernel; needs
+    ``255 * sum|c|`` per group within int32.
 ``"auto"`` (default)
     From :data:`_PAIR_MIN_TOKENS` tokens on, when at least :data:`_PAIR_MIN_DENSITY` of the counts
-    are nonzero: ``"quads"`` while at most :data:`_QUAD_MAX_LARGE` of the nonzero counts exceed the
-    split, else ``"pairs"`` (where it applies); otherwise ``"walk"``.
+    are nonzero: ``"quads"`` while at most :data:`_QUAD_MAX_LARGE` of the nonzero counts exceed a
+    quarter of the lane budget, else ``"pairs"`` (where it applies); otherwise ``"walk"``.
 
-Both end in the same scaling kernel (``_scale_group``: groups in order, then ``* vth``, then
-``+ bias``), which is what makes every path bit-identical once the integers are. Measured against
-torch's dense INT8 kernels and the machine's read bandwidth in ``benchmarks/bench_engine.py``.
+Every kernel ends in the same scaling step (``_scale_into``: ``y += scale * acc`` in float64, groups
+in order, then ``* vth``, then ``+ bias``), which is what makes every path bit-identical once the
+integers are. Measured against torch's dense INT8 kernels and the machine's read bandwidth in
+``benchmarks/bench_engine.py``.
 
 Accumulator width
 -----------------
@@ -472,14 +475,17 @@ def _finish_group(buf, corr, g, ob, width, scales_blk, write_acc, acc_out, yb):
 
 
 @numba.njit(**njit_options(), inline="always")
-def _store_block(yb, y, o0, width):
+def _store_block(yb, y, o0, width, vth):
+    # the work item's finished sums times each token's threshold: the same product as `y *= vth`
     for tok in range(y.shape[0]):
+        v = vth[tok]
         for j in range(width):
-            y[tok, o0 + j] = yb[tok * _PAIR_OUT + j]
+            y[tok, o0 + j] = yb[tok * _PAIR_OUT + j] * v
 
 
 @numba.njit(**parallel_options())
-def _pair_kernel(cpk, packed, poff, scales_t, scales_blk, n_tok, write_acc, acc_out, y):  # pragma: no cover - compiled only
+def _pair_kernel(cpk, packed, poff, scales_t, scales_blk, n_tok, write_acc, acc_out, y,
+                 vth):  # pragma: no cover - compiled only
     n_out = scales_t.shape[1]
     n_groups = scales_t.shape[0]
     n_pairs = poff[n_groups]
@@ -506,7 +512,7 @@ def _pair_kernel(cpk, packed, poff, scales_t, scales_blk, n_tok, write_acc, acc_
                     t0 += 1
             _finish_group(buf, no_corr, g, ob, width, scales_blk, write_acc, acc_out, yb)
         if not write_acc:
-            _store_block(yb, y, o0, width)
+            _store_block(yb, y, o0, width, vth)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -555,9 +561,11 @@ def _split_counts_kernel(counts, bounds, qoff, lane_channels, steps, budget, sma
                          large_ch, large_r):  # pragma: no cover - the quad path runs compiled only
     # counts = small + large, small int8 (the quad kernel's operands) with sum|small| <= budget over
     # the 4 * steps channels of each int16 lane between widenings (lane_channels of each 8 group-local
-    # channels of the span): each count
-    # takes what its lane has left, so a lone count up to 127 stays whole. The large remainders,
-    # nonzero only where a lane's counts exceed the budget, go to a per-(token, group) sparse list
+    # channels of the span). A lane within the budget keeps its counts whole. A lane over it puts
+    # the excess on its largest count where the others fit (outlier channels keep large counts from
+    # token to token, so the remainders, and the weight rows the call must gather for them, stay on
+    # few channels: 580 remainders on 245 rows become 189 on 68 at 64 calibrated tokens), else each
+    # count takes what the lane has left. The large remainders go to a per-(token, group) sparse list
     # (at most one entry per nonzero count). corr = 128 * sum of the group's small counts: what the
     # +128 weight offset adds.
     n_tok = counts.shape[0]
@@ -567,18 +575,39 @@ def _split_counts_kernel(counts, bounds, qoff, lane_channels, steps, budget, sma
     for tok in range(n_tok):
         for g in range(n_groups):
             total = 0
+            end = bounds[g + 1]
             base = 4 * (tok * n_quads + qoff[g]) - bounds[g]
-            for span in range(bounds[g], bounds[g + 1], 8 * steps):
+            for span in range(bounds[g], end, 8 * steps):
                 for lane in range(2):
+                    lane_sum = 0
+                    big_abs = -1
+                    big_i = -1
+                    for step in range(span, span + 8 * steps, 8):
+                        for d in range(4):
+                            i = step + lane_channels[lane, d]
+                            if i < end:
+                                a = abs(counts[tok, i])
+                                lane_sum += a
+                                if a > big_abs:
+                                    big_abs = a
+                                    big_i = i
+                    others = lane_sum - big_abs
+                    whole = lane_sum <= budget and big_abs <= 127
+                    excess_on_big = not whole and others <= min(budget - 1, 127)
                     left = budget
                     for step in range(span, span + 8 * steps, 8):
                         for d in range(4):
                             i = step + lane_channels[lane, d]
-                            if i >= bounds[g + 1]:
+                            if i >= end:
                                 continue
                             c = counts[tok, i]
-                            m = min(abs(c), left, 127)
-                            left -= m
+                            if whole or (excess_on_big and i != big_i):
+                                m = abs(c)
+                            elif excess_on_big:
+                                m = min(budget - others, 127)
+                            else:
+                                m = min(abs(c), left, 127)
+                                left -= m
                             sm = m if c >= 0 else -m
                             small[base + i] = sm
                             total += sm
@@ -618,7 +647,7 @@ def _add_remainders(buf, n_tok, n_groups, g, ob, width, large_ptr, large_row, la
 
 @numba.njit(**parallel_options())
 def _quad_kernel(cpk, corr, large_in_group, large_ptr, large_row, large_r, large_q, packed, qoff, scales_t,
-                 scales_blk, n_tok, write_acc, acc_out, y):  # pragma: no cover - compiled only
+                 scales_blk, n_tok, write_acc, acc_out, y, vth):  # pragma: no cover - compiled only
     n_out = scales_t.shape[1]
     n_groups = scales_t.shape[0]
     n_quads = qoff[n_groups]
@@ -646,7 +675,7 @@ def _quad_kernel(cpk, corr, large_in_group, large_ptr, large_row, large_r, large
                 _add_remainders(buf, n_tok, n_groups, g, ob, width, large_ptr, large_row, large_r, large_q)
             _finish_group(buf, corr, g, ob, width, scales_blk, write_acc, acc_out, yb)
         if not write_acc:
-            _store_block(yb, y, o0, width)
+            _store_block(yb, y, o0, width, vth)
 
 
 _QUAD_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -688,7 +717,7 @@ def _quad_layout(weight: QuantizedWeight) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _run_quads(c2: np.ndarray, weight: QuantizedWeight, write_acc: bool, acc_out: np.ndarray,
-               y: np.ndarray, nonzero: int) -> None:
+               y: np.ndarray, vth: np.ndarray, nonzero: int) -> None:
     packed, qoff = _quad_layout(weight)
     n_tok = c2.shape[0]
     bounds = weight.group_bounds
@@ -709,7 +738,7 @@ def _run_quads(c2: np.ndarray, weight: QuantizedWeight, write_acc: bool, acc_out
     _gather_blocked_rows(weight.q_t, channels, large_q)  # the tail block's padding is never read
     large_in_group = (np.diff(large_ptr).reshape(n_tok, n_groups) > 0).any(axis=0)
     _quad_kernel(small, corr, large_in_group, large_ptr, large_row, large_r[:n_large], large_q, packed, qoff,
-                 weight.scales_t, _block_scales(weight), n_tok, write_acc, acc_out, y)
+                 weight.scales_t, _block_scales(weight), n_tok, write_acc, acc_out, y, vth)
 
 
 # Pair-packed weights, built on first use per QuantizedWeight and dropped with it. The layout is
@@ -868,9 +897,14 @@ def _auto_block(block: int | None, n_tok: int, n_out: int) -> int:
 
 def _run_integer(c2: np.ndarray, ev: TokenEvents | None, weight: QuantizedWeight, path: str,
                  acc_dtype: np.dtype, *, write_acc: bool, merge_planes: bool,
-                 column_block: int | None, kernel: str = "auto", stats: _CountStats | None = None) -> np.ndarray:
+                 column_block: int | None, kernel: str = "auto", stats: _CountStats | None = None,
+                 vth: np.ndarray | None = None) -> np.ndarray:
+    # write_acc: the integer accumulators (tokens, groups, out); else the scaled output times vth
+    # (one threshold per token, float64), the same operations in the same order on every path.
     n_tok = c2.shape[0]
     column_block = _auto_block(column_block, n_tok, weight.out_features)
+    if write_acc or vth is None:
+        vth = np.ones(n_tok, dtype=np.float64)
     if write_acc:
         out = np.empty((n_tok, weight.n_groups, weight.out_features), dtype=acc_dtype)
         y = np.zeros((1, 1), dtype=np.float64)
@@ -882,13 +916,16 @@ def _run_integer(c2: np.ndarray, ev: TokenEvents | None, weight: QuantizedWeight
     chosen = (_choose_kernel(kernel, n_tok, stats, acc_dtype, merge_planes)
               if path == "event" and n_tok else "walk")
     if path == "event" and chosen == "quads":
-        _run_quads(c2, weight, write_acc, acc_out, y, stats.nonzero)
-    elif path == "event" and chosen == "pairs":
+        _run_quads(c2, weight, write_acc, acc_out, y, vth, stats.nonzero)
+        return out  # the token-block kernels multiply by vth as they store
+    if path == "event" and chosen == "pairs":
         packed, poff = _pair_layout(weight)
         cpk = np.zeros(n_tok * 2 * int(poff[-1]), dtype=np.int16)
         _pack_counts_kernel(c2, weight.group_bounds, poff, cpk)
-        _pair_kernel(cpk, packed, poff, weight.scales_t, _block_scales(weight), n_tok, write_acc, acc_out, y)
-    elif path == "event" and merge_planes:
+        _pair_kernel(cpk, packed, poff, weight.scales_t, _block_scales(weight), n_tok, write_acc, acc_out, y,
+                     vth)
+        return out
+    if path == "event" and merge_planes:
         _count_walk_kernel(c2, weight.group_bounds, weight.q_t, weight.scales_t, column_block,
                            write_acc, acc_out, y)
     elif path == "event":
@@ -897,6 +934,8 @@ def _run_integer(c2: np.ndarray, ev: TokenEvents | None, weight: QuantizedWeight
     else:
         _dense_kernel(c2, weight.group_bounds, weight.q_t, weight.scales_t, column_block,
                       write_acc, acc_out, y)
+    if not write_acc:
+        out *= vth[:, None]
     return out
 
 
@@ -1013,9 +1052,9 @@ def _project(c2: np.ndarray, vth2: np.ndarray, weight: QuantizedWeight, bias: np
                                        merge_planes or path == "dense")
         if ev is None and path == "event" and not merge_planes:
             ev = token_events(c2, coding, time_steps=time_steps, group_size=weight.group_size)
-        y = _run_integer(c2, ev, weight, path, acc_dtype, write_acc=False,
-                         merge_planes=merge_planes, column_block=column_block, kernel=kernel, stats=stats)
-        y *= vth2
+        y = _run_integer(c2, ev, weight, path, acc_dtype, write_acc=False, merge_planes=merge_planes,
+                         column_block=column_block, kernel=kernel, stats=stats,
+                         vth=np.ascontiguousarray(vth2, dtype=np.float64).reshape(-1))
     if bias is not None:
         y += bias
     return y

@@ -418,7 +418,8 @@ def test_quad_kernel_is_exact_at_the_lane_budget_and_for_large_counts(coding):
     counts[3] = 0
     counts[3, [0, 1]] = [127, 1]  # one lane at the budget through one count at the int8 limit
     counts[3, [2, 3, 6]] = [127, 1, 1]  # the other lane of the step one past it
-    counts[4] = np.where(np.arange(n_in) % 2 == 0, 127, 0)  # 127 + 127 per lane: the second splits
+    counts[4] = np.where(np.arange(n_in) % 2 == 0, 127, 0)  # 127 + 127 per lane: the excess on one
+    counts[5] = -64  # every lane over budget with no count alone holding the excess: shared out in order
     if coding in UNSIGNED:
         counts = np.abs(counts)
     elif coding in ("binary", "ternary"):
