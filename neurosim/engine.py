@@ -624,14 +624,46 @@ def _split_counts_kernel(counts, bounds, qoff, lane_channels, steps, budget, sma
 
 
 @numba.njit(**njit_options())
-def _gather_blocked_rows(q_t, channels, out):  # pragma: no cover - the quad path runs compiled only
-    # out[b, r, j] = q_t[channels[r], 64 b + j]: the rows in the quad kernel's output-block order.
+def _remainder_plan(large_ptr, large_ch, large_r, n_tok, n_groups, q_t, n_ob):  # pragma: no cover - compiled only
+    # The split's remainders, (token, group)-major, regrouped for the quad kernel: by group (its loop
+    # order), each with its token and the row of its channel's weights, gathered once per call into
+    # output-block order (block, row, 64 outputs). Read in place, each remainder's 64-byte slice per
+    # output block was a cache miss (measured 0.35 ms of 4 at 8 tokens, 0.3 ms still from rows
+    # gathered in row order).
+    n_large = large_ptr[n_tok * n_groups]
+    n_in = q_t.shape[0]
     n_out = q_t.shape[1]
-    for r in range(channels.shape[0]):
-        ch = channels[r]
-        for b in range(out.shape[0]):
-            for j in range(min(_PAIR_OUT, n_out - b * _PAIR_OUT)):
-                out[b, r, j] = q_t[ch, b * _PAIR_OUT + j]
+    row_of = np.full(n_in, -1, dtype=np.int64)
+    n_rows = 0
+    for e in range(n_large):
+        if row_of[large_ch[e]] < 0:
+            row_of[large_ch[e]] = n_rows
+            n_rows += 1
+    large_q = np.empty((n_ob, n_rows, _PAIR_OUT), dtype=np.int8)  # the tail block's padding is never read
+    for ch in range(n_in):
+        r = row_of[ch]
+        if r >= 0:
+            for b in range(n_ob):
+                for j in range(min(_PAIR_OUT, n_out - b * _PAIR_OUT)):
+                    large_q[b, r, j] = q_t[ch, b * _PAIR_OUT + j]
+    group_ptr = np.zeros(n_groups + 1, dtype=np.int64)
+    for slot in range(n_tok * n_groups):
+        group_ptr[slot % n_groups + 1] += large_ptr[slot + 1] - large_ptr[slot]
+    for g in range(n_groups):
+        group_ptr[g + 1] += group_ptr[g]
+    fill = group_ptr[:n_groups].copy()
+    tok_sorted = np.empty(n_large, dtype=np.int64)
+    row_sorted = np.empty(n_large, dtype=np.int64)
+    r_sorted = np.empty(n_large, dtype=np.int32)
+    for slot in range(n_tok * n_groups):
+        g = slot % n_groups
+        for e in range(large_ptr[slot], large_ptr[slot + 1]):
+            k = fill[g]
+            fill[g] += 1
+            tok_sorted[k] = slot // n_groups
+            row_sorted[k] = row_of[large_ch[e]]
+            r_sorted[k] = large_r[e]
+    return group_ptr, tok_sorted, row_sorted, r_sorted, large_q
 
 
 @numba.njit(**njit_options())
@@ -734,21 +766,10 @@ def _run_quads(c2: np.ndarray, weight: QuantizedWeight, write_acc: bool, acc_out
     large_r = np.empty(nonzero, dtype=np.int32)
     _split_counts_kernel(c2, bounds, qoff, _LANE_CHANNELS, _QUAD_STEPS, QUAD_LANE_BUDGET, small, corr, large_ptr,
                          large_ch, large_r)
-    # The weight rows of the remainders' channels, gathered once per call into output-block order
-    # (block, row, 64 outputs): read in place, each remainder's 64-byte slice per output block was a
-    # cache miss (measured 0.35 ms of 4 at 8 tokens, 0.3 ms still from rows gathered in row order).
-    n_large = int(large_ptr[-1])
-    channels, large_row = np.unique(large_ch[:n_large], return_inverse=True)
-    large_q = np.empty((-(-weight.out_features // _PAIR_OUT), channels.size, _PAIR_OUT), dtype=np.int8)
-    _gather_blocked_rows(weight.q_t, channels, large_q)  # the tail block's padding is never read
-    # the remainders by group (the kernel's loop order), each with its token
-    per_slot = np.diff(large_ptr)
-    slot = np.repeat(np.arange(n_tok * n_groups), per_slot)
-    order = np.argsort(slot % n_groups, kind="stable")
-    group_ptr = np.zeros(n_groups + 1, dtype=np.int64)
-    np.cumsum(per_slot.reshape(n_tok, n_groups).sum(axis=0), out=group_ptr[1:])
-    _quad_kernel(small, corr, group_ptr, (slot // n_groups)[order], large_row[order], large_r[:n_large][order],
-                 large_q, packed, qoff, weight.scales_t, _block_scales(weight), n_tok, write_acc, acc_out, y, vth)
+    group_ptr, large_tok, large_row, large_r, large_q = _remainder_plan(
+        large_ptr, large_ch, large_r, n_tok, n_groups, weight.q_t, -(-weight.out_features // _PAIR_OUT))
+    _quad_kernel(small, corr, group_ptr, large_tok, large_row, large_r, large_q, packed, qoff, weight.scales_t,
+                 _block_scales(weight), n_tok, write_acc, acc_out, y, vth)
 
 
 # Pair-packed weights, built on first use per QuantizedWeight and dropped with it. The layout is
