@@ -38,7 +38,7 @@ import numba
 import numpy as np
 
 from neurosim._config import njit_options
-from neurosim.validation import as_float_array, check_positive
+from neurosim.validation import as_float_array, check_positive, nonfinite_error
 from neurosim.exceptions import InputError, OverflowRiskError, ShapeError
 
 __all__ = [
@@ -78,9 +78,19 @@ def adaptive_threshold(x: np.ndarray, k: float = 3.0) -> np.ndarray:
     InputError
         NaN or inf in ``x``, or ``k <= 0``.
     """
-    x = as_float_array(x, "x")
-    k = check_positive(k, "k")
-    vth = np.abs(x).mean(axis=-1, keepdims=True) / k
+    x = as_float_array(x, "x", check_finite=False)
+    return _threshold(x, check_positive(k, "k"))
+
+
+def _threshold(x: np.ndarray, k: float) -> np.ndarray:
+    # mean(|x|) / k, clamped, as np.mean computes it (pairwise sum, then / n). The finiteness check
+    # looks at the per-token sums, not every value: a NaN or inf anywhere makes its token's sum
+    # non-finite, and only then is x scanned, to tell bad input from finite values whose sum overflows.
+    with np.errstate(over="ignore"):  # finite values whose sum overflows: the clamp and the
+        sums = np.abs(x).sum(axis=-1, keepdims=True)  # count check below handle them
+    if not np.isfinite(sums).all() and not np.isfinite(x).all():
+        raise nonfinite_error(x, "x")
+    vth = sums / x.shape[-1] / k
     return np.clip(vth, VTH_MIN, VTH_MAX)
 
 
@@ -114,8 +124,8 @@ def spike_counts(
     OverflowRiskError
         A count would not fit in int64 (only possible when ``Vth`` is clamped at ``VTH_MAX``).
     """
-    x = as_float_array(x, "x")
-    vth = adaptive_threshold(x, k)
+    x = as_float_array(x, "x", check_finite=False)  # _threshold checks finiteness from its sums
+    vth = _threshold(x, check_positive(k, "k"))
     ratio = x / vth
     # The upper clamp lets |x / Vth| exceed k * features; casting beyond int64 gives garbage.
     if np.abs(ratio).max() >= 2.0**62:
