@@ -21,7 +21,8 @@ them alike:
   is timed separately as ``event_call_s``.
 * where the multi-token time goes: ``multiply_add_floor``, the engine's int8 multiply-add kernel alone
   on the same counts (same intrinsic, layout and blocking; no remainders, offset correction or float
-  scaling), and ``spike_counts`` alone, both timed cold like the rest.
+  scaling), ``multiply_add_scale_floor``, the same plus the engine's per-group float64 scaling, and
+  ``spike_counts`` alone, all timed cold like the rest.
 * INT8 peers: torch's dynamic-quantised ``nn.Linear`` (``torch.ao.quantization.quantize_dynamic``,
   qint8 weights, activations re-quantised to uint8 per call; the ``x86``/fbgemm engine) and weight-only
   ``torch._weight_int8pack_mm`` (int8 weights, per-channel scales, float activations). The faster at
@@ -233,35 +234,44 @@ class Int8Peers:
 
 
 @numba.njit(parallel=True)
-def _multiply_adds_only(small, packed, qoff, n_out, n_tok, sink):
+def _multiply_adds_only(small, packed, qoff, n_out, n_tok, scale, corr, scales_blk, sink):
     # The engine's quad kernel with everything but the int8 multiply-adds removed (no remainders, no
-    # weight-offset correction, no scaling): the same intrinsic, layout, blocking and work split.
+    # store of the output), and with the per-group float scaling only when `scale`: the same
+    # intrinsic, layout, blocking, work split and scaling step.
     n_groups = qoff.shape[0] - 1
     n_quads = qoff[n_groups]
-    for ob in numba.prange((n_out + engine._PAIR_OUT - 1) // engine._PAIR_OUT):
-        buf = np.empty(n_tok * engine._PAIR_OUT, dtype=np.int32)
+    out = engine._PAIR_OUT
+    no_acc = np.zeros((1, 1, 1), dtype=np.int32)
+    for ob in numba.prange((n_out + out - 1) // out):
+        buf = np.empty(n_tok * out, dtype=np.int32)
+        yb = np.zeros(n_tok * out, dtype=np.float64)
+        sl = np.empty(out, dtype=np.float64)
+        width = min(n_out, ob * out + out) - ob * out
         for g in range(n_groups):
             qg = qoff[g + 1] - qoff[g]
-            gbase = ob * engine._PAIR_OUT * n_quads * 4 + 8 * qoff[g] * 32
-            for v0 in range(0, engine._PAIR_OUT // 8, engine._QUAD_VECS):
+            gbase = ob * out * n_quads * 4 + 8 * qoff[g] * 32
+            for v0 in range(0, out // 8, engine._QUAD_VECS):
                 w_off = gbase + v0 * qg * 32
                 t0 = 0
                 while t0 + engine._QUAD_TOKS <= n_tok:
                     engine._quads_main(packed, w_off, qg * 32, small, t0 * n_quads + qoff[g], n_quads, qg,
-                                       buf, t0 * engine._PAIR_OUT + v0 * 8, engine._PAIR_OUT)
+                                       buf, t0 * out + v0 * 8, out)
                     t0 += engine._QUAD_TOKS
                 while t0 < n_tok:
                     engine._quads_tail(packed, w_off, qg * 32, small, t0 * n_quads + qoff[g], n_quads, qg,
-                                       buf, t0 * engine._PAIR_OUT + v0 * 8, engine._PAIR_OUT)
+                                       buf, t0 * out + v0 * 8, out)
                     t0 += 1
-        sink[ob] = buf[0]
+            if scale:
+                engine._finish_group(buf, corr, g, ob, width, scales_blk, False, no_acc, sl, yb)
+        sink[ob] = buf[0] + yb[0]
 
 
-def multiply_add_floor(qw, counts: np.ndarray, flush: CacheFlusher, repeats: int) -> float:
-    """Seconds of the engine's int8 multiply-adds alone on ``counts`` (best of ``repeats``, cold like the rest).
+def multiply_add_floor(qw, counts: np.ndarray, flush: CacheFlusher, repeats: int) -> tuple[float, float]:
+    """Seconds of the engine's int8 multiply-adds alone on ``counts``, and with the per-group scaling.
 
-    What no rearrangement of the rest (spike counts, kernel choice, remainders, per-group float scaling)
-    can go below with this kernel; benchmark-only, it uses the engine's private quad kernel pieces.
+    Best of ``repeats``, cold like the rest: what no rearrangement of the rest (spike counts, kernel
+    choice, count split, remainders) can go below with this kernel. Benchmark-only, it uses the
+    engine's private quad kernel pieces.
     """
     packed, qoff = engine._quad_layout(qw)
     n_tok = counts.shape[0]
@@ -273,13 +283,16 @@ def multiply_add_floor(qw, counts: np.ndarray, flush: CacheFlusher, repeats: int
     large_r = np.empty(counts.size, dtype=np.int32)
     engine._split_counts_kernel(counts, qw.group_bounds, qoff, engine._LANE_CHANNELS, engine._QUAD_STEPS,
                                 engine.QUAD_LANE_BUDGET, small, corr, large_ptr, large_ch, large_r)
-    sink = np.zeros(-(-qw.out_features // engine._PAIR_OUT), dtype=np.int32)
+    scales_blk = engine._block_scales(qw)
+    sink = np.zeros(-(-qw.out_features // engine._PAIR_OUT), dtype=np.float64)
+    times = []
+    for scale in (False, True):
+        def run(scale=scale) -> None:
+            _multiply_adds_only(small, packed, qoff, qw.out_features, n_tok, scale, corr, scales_blk, sink)
 
-    def run() -> None:
-        _multiply_adds_only(small, packed, qoff, qw.out_features, n_tok, sink)
-
-    run()  # compile and warm up
-    return min(_timed_cold(run, flush) for _ in range(repeats))
+        run()  # compile and warm up
+        times.append(min(_timed_cold(run, flush) for _ in range(repeats)))
+    return times[0], times[1]
 
 
 def measure_projection(qw, w32, x: np.ndarray, *, k: float, coding: str, repeats: int,
@@ -317,9 +330,10 @@ def measure_projection(qw, w32, x: np.ndarray, *, k: float, coding: str, repeats
                    repeats)
 
     # where the multi-token time goes: the int8 multiply-adds alone, and the spike counts alone
-    mac_floor = (multiply_add_floor(qw, counts, flush, repeats)
-                 if counts.shape[0] >= 2 and engine._quads_apply(engine._count_stats(counts, qw.group_bounds))
-                 else None)
+    mac_floor, mac_scale_floor = (
+        multiply_add_floor(qw, counts, flush, repeats)
+        if counts.shape[0] >= 2 and engine._quads_apply(engine._count_stats(counts, qw.group_bounds))
+        else (None, None))
     t_spikes = min(_timed_cold(lambda: spike_counts(x, k), flush) for _ in range(repeats))
 
     half = _halve(counts, rng)
@@ -372,6 +386,7 @@ def measure_projection(qw, w32, x: np.ndarray, *, k: float, coding: str, repeats
         "int8pack_integers_exact": int8pack_exact,
         "event_tracemalloc_peak_bytes": traced_peak,
         "multiply_add_floor_s": mac_floor,
+        "multiply_add_scale_floor_s": mac_scale_floor,
         "spike_counts_s": t_spikes,
     }
 
@@ -447,10 +462,12 @@ def _print_row(kind: str, r: dict, bandwidth: float) -> None:
           f"integers == _weight_int8pack_mm: {r['int8pack_integers_exact']}")
     if r["multiply_add_floor_s"] is not None:
         floor = r["multiply_add_floor_s"]
+        both = r["multiply_add_scale_floor_s"]
         print(f"    where the event time goes: int8 multiply-adds alone {floor * 1e3:.2f} ms "
-              f"({floor / r['int8_s']:.2f} of {r['int8_peer']}), spike counts {r['spike_counts_s'] * 1e3:.2f} ms, "
-              f"the rest (kernel choice, count split, remainders, per-group float scaling) "
-              f"{(r['event_s'] - floor - r['spike_counts_s']) * 1e3:.2f} ms")
+              f"({floor / r['int8_s']:.2f} of {r['int8_peer']}), with the per-group float scaling "
+              f"{both * 1e3:.2f} ms ({both / r['int8_s']:.2f}), spike counts {r['spike_counts_s'] * 1e3:.2f} ms, "
+              f"the rest (checks, kernel choice, count split, remainders, output) "
+              f"{(r['event_s'] - both - r['spike_counts_s']) * 1e3:.2f} ms")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -575,6 +592,8 @@ def main(argv: list[str] | None = None) -> int:
             "events_per_second": {str(r["tokens"]): r["events_per_s"] for r in rows},
             "multiply_add_floor_vs_int8": {str(r["tokens"]): r["multiply_add_floor_s"] / r["int8_s"]
                                            for r in rows if r["multiply_add_floor_s"] is not None},
+            "multiply_add_scale_floor_vs_int8": {str(r["tokens"]): r["multiply_add_scale_floor_s"] / r["int8_s"]
+                                                 for r in rows if r["multiply_add_scale_floor_s"] is not None},
             "spike_counts_seconds": {str(r["tokens"]): r["spike_counts_s"] for r in rows},
             "bit_exact": all(r["bit_exact"] for r in rows),
             "int8pack_integers_exact": all(r["int8pack_integers_exact"] for r in rows),

@@ -534,9 +534,9 @@ _quads_tail = quad_block(_QUAD_VECS, 1, steps=_QUAD_STEPS)
 _QUAD_SPAN = 8 * _QUAD_STEPS
 _LANE_CHANNELS = np.array(QUAD_LANE_CHANNELS, dtype=np.int64)
 #: ``kernel="auto"`` prefers the quad kernel over the pair kernel while at most this fraction of the
-#: nonzero counts exceeds a quarter of the lane budget (a lane can only overflow its budget through
-#: such a count, and each remainder costs a weight-row pass of the sparse walk; calibrated
-#: activations at k = 3: under 1% exceed it, about 0.1% leave a remainder).
+#: nonzero counts exceeds a quarter of the lane budget: a cheap proxy for lanes over budget, whose
+#: remainders each cost a pass over their weight row (calibrated activations at k = 3: under 1% of
+#: the counts exceed it, about 0.1% leave a remainder).
 _QUAD_MAX_LARGE = 0.0625
 _QUAD_LARGE_COUNT = QUAD_LANE_BUDGET // 4
 
