@@ -20,8 +20,8 @@ from neurosim.coding import CODINGS, check_coding, check_sign, resolve_time_step
 from neurosim.exceptions import InputError, ShapeError
 from neurosim.validation import as_int_counts
 
-__all__ = ["BINARY", "TERNARY", "TWOS_COMPLEMENT", "TokenEvents", "as_counts_2d", "check_codable", "group_bounds",
-           "token_events"]
+__all__ = ["BINARY", "TERNARY", "TWOS_COMPLEMENT", "TokenEvents", "as_counts_2d", "check_codable", "coder_id",
+           "group_bounds", "token_events"]
 
 # Coder ids handed to the compiled kernels: each coder's position in neurosim.coding.CODINGS, the one
 # list of coders (a coder renamed or removed there fails here at import, not silently in a kernel).
@@ -32,6 +32,12 @@ TWOS_COMPLEMENT = _CODE_IDS["twos-complement"]
 # The other coders (bitwise, bidirectional) are sign-magnitude bit planes: popcount(|count|) events.
 # Refuse to materialise absurd unary trains (a count of 2**40 would be 2**40 events).
 _MAX_EVENTS = 2**31 - 1
+
+
+def coder_id(coding: str) -> int:
+    """The integer id of ``coding`` that compiled kernels take (its position in ``CODINGS``)."""
+    check_coding(coding)
+    return _CODE_IDS[coding]
 
 
 class TokenEvents(NamedTuple):

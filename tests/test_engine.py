@@ -124,6 +124,25 @@ def test_event_equals_dense_equals_naive_accumulators(case, merge, kernel):
     assert_tally_matches(tally_d, expected)
 
 
+@pytest.mark.parametrize("coding", CODINGS)
+@pytest.mark.parametrize("extra_steps", [0, 3])
+def test_tally_from_counts_matches_the_events_beyond_its_histogram(coding, extra_steps):
+    # The tally is taken from the counts (a histogram of values within +-1024, the rest one by one),
+    # not from coded events: counts on both sides of that range, for every coder, against the
+    # event-by-event twin, with the minimum and a longer fixed code length.
+    rng = np.random.default_rng(len(coding) + extra_steps)
+    values = np.array([0, 1, -1, 2, -3, 7, 1023, -1024, 1024, 1025, -1025, 3000, -5001, 40000])
+    if coding in ("binary", "ternary"):
+        values = values[np.abs(values) <= 3000]  # unary codes: one event per unit
+    counts = rng.choice(values, size=(6, 33))
+    if coding in UNSIGNED:
+        counts = np.abs(counts)
+    steps = encode_events(counts, coding).time_steps + extra_steps
+    qw = quantize_weight(rng.normal(size=(5, 33)), group_size=8)
+    _, tally = integer_accumulate(counts, qw, coding=coding, time_steps=steps)
+    assert_tally_matches(tally, naive_tally(counts, qw.out_features, coding, time_steps=steps))
+
+
 @settings(max_examples=50, deadline=None)
 @given(case=projection_case(), k=st.sampled_from([0.5, 3.0, 8.0]), with_bias=st.booleans(),
        merge=st.booleans(), kernel=st.sampled_from(EVENT_KERNELS))
