@@ -34,7 +34,7 @@ into the accumulator); the walk still visits every event, and the tally still co
 operation per event and fan-out. ``merge_planes=False`` adds the row once per event (the literal
 event-by-event form, cost proportional to events x fan-out); both give the same integers.
 
-Two kernels compute the event path's integers (``kernel=``, identical results):
+Three kernels compute the event path's integers (``kernel=``, identical results):
 
 ``"walk"``
     Runs in parallel over blocks of output columns (each thread owns its columns, so no atomics);
@@ -45,7 +45,8 @@ Two kernels compute the event path's integers (``kernel=``, identical results):
     channels, so decoding is bound by those bytes. With ``merge_planes=True`` a (token, channel)'s
     merged multiplier is its count for every coder, so the walk scans the counts for nonzero ones
     instead of coding events first (coding cost 0.1-0.5 ms per token that did not shrink with the
-    spikes; :func:`w8aspike_linear` still codes them for the tally).
+    spikes). The tally, too, counts those events from the counts (see ``_tally_kernel``); only
+    ``merge_planes=False`` codes them.
 ``"pairs"``
     Token blocks through a register-blocked multiply-add-pairs kernel (:mod:`neurosim._int8_dot`):
     int16 counts of two input channels against their int8 weights for 8 outputs in one ``vpmaddwd``
