@@ -147,7 +147,7 @@ QUAD_LANE_CHANNELS = ((0, 1, 4, 5), (2, 3, 6, 7))
 #: ``255 * 128 = 32640 < 32767`` in magnitude, so ``vpmaddubsw`` never saturates and the int16 adds
 #: never wrap. A bound on the lane's sum rather than on each count lets one count use the whole
 #: budget (up to 127, the int8 limit) and lets small counts share it; on calibrated activations at
-#: k = 3 (mean |count| about 1.1) about 0.2% of the counts exceed their lane's share at 2 steps.
+#: k = 3 (mean |count| about 1.1) about 0.1% of the counts keep a remainder at 2 steps.
 QUAD_LANE_BUDGET = 128
 
 

@@ -510,42 +510,48 @@ def test_pair_block_equals_numpy_with_and_without_avx2(portable):
 
 
 @pytest.mark.parametrize("portable", [False, True])
-def test_quad_block_equals_numpy_at_the_lane_budget(portable):
+@pytest.mark.parametrize("steps", [1, 2])
+def test_quad_block_equals_numpy_at_the_lane_budget(portable, steps):
     # The unsigned-byte intrinsic on its own (AVX2 vpmaddubsw + vpmaddwd, and the generic vector IR),
-    # at its extremes: offset weights 255 (q = 127) and 1 (q = -127) against lanes whose four counts
-    # sum to the budget in magnitude (127 + 1, 32 x 4, 64 + 64, random splits), where the int16 lane
-    # sums reach 255 * 128 = 32640, just inside int16.
+    # at its extremes: offset weights 255 (q = 127) and 1 (q = -127) against lanes whose 4 * steps
+    # counts between widenings sum to the budget in magnitude (127 + 1, 32 x 4, 64 + 64, random
+    # splits), where the int16 lane sums reach 255 * 128 = 32640, just inside int16.
     import numba
 
     from neurosim._int8_dot import QUAD_LANE_BUDGET, QUAD_LANE_CHANNELS, quad_block
 
     if numba.config.DISABLE_JIT:
         pytest.skip("an LLVM intrinsic has no pure-Python form (the NUMBA_DISABLE_JIT run covers the walk)")
-    block = quad_block(2, 4, portable=portable)
+    block = quad_block(2, 4, steps=steps, portable=portable)
 
     @numba.njit
     def run(w, c, n_quads, out):
         block(w, 0, n_quads * 32, c, 0, n_quads, n_quads, out, 0, 16)
 
-    rng = np.random.default_rng(9)
-    n_quads = 6
+    rng = np.random.default_rng(9 + steps)
+    n_quads = 12
     q = rng.integers(-127, 128, size=(16, 4 * n_quads))  # 2 vectors of 8 outputs
     q[0] = 127
     q[1] = -127
     lane_patterns = [(127, 1, 0, 0), (32, 32, 32, 32), (0, 64, 0, 64), (1, 0, 0, 127)]
     counts = np.zeros((4, 4 * n_quads), dtype=np.int64)
+    span = 8 * steps  # channels between two widenings
     for tok in range(4):
         sign = 1 if tok % 2 == 0 else -1
-        for step in range(n_quads // 2):
+        for first in range(0, 4 * n_quads, span):
             for lane, chans in enumerate(QUAD_LANE_CHANNELS):
-                if tok < 2:
-                    mags = lane_patterns[(step + lane + tok) % len(lane_patterns)]
+                idx = [first + 8 * st + d for st in range(steps) for d in chans]
+                if tok < 2:  # a pattern in one step of the span, zeros in the other
+                    mags = np.zeros(4 * steps, dtype=np.int64)
+                    at = 4 * ((first // span + lane) % steps)
+                    mags[at:at + 4] = lane_patterns[(first // span + lane + tok) % len(lane_patterns)]
                 else:  # random magnitudes that sum to the budget
-                    cut = np.sort(rng.integers(0, QUAD_LANE_BUDGET + 1, size=3))
+                    cut = np.sort(rng.integers(0, QUAD_LANE_BUDGET + 1, size=4 * steps - 1))
                     mags = np.minimum(np.diff(np.concatenate([[0], cut, [QUAD_LANE_BUDGET]])), 127)
-                signs = sign * (rng.integers(0, 2, size=4) * 2 - 1 if tok >= 2 else np.ones(4, int))
-                counts[tok, [8 * step + d for d in chans]] = signs * np.asarray(mags)
-    assert np.abs(counts[:2]).reshape(2, -1, 2, 2, 2).sum(axis=(2, 4)).max() == QUAD_LANE_BUDGET
+                signs = sign * (rng.integers(0, 2, size=4 * steps) * 2 - 1 if tok >= 2 else np.ones(4 * steps, int))
+                counts[tok, idx] = signs * mags
+    lane_sums = np.abs(counts[:2]).reshape(2, -1, steps, 2, 2, 2).sum(axis=(2, 3, 5))  # (tok, span, lane)
+    assert lane_sums.max() == QUAD_LANE_BUDGET
     # packed: vector v, quad p -> (q[8v + j, 4p + h] + 128) for j in 0..7, h in 0..3
     w = (q + 128).astype(np.uint8).reshape(2, 8, n_quads, 4).transpose(0, 2, 1, 3).reshape(-1).copy()
     out = np.zeros(4 * 16, dtype=np.int32)
