@@ -104,10 +104,8 @@ from neurosim.exceptions import InputError, OverflowRiskError, ShapeError, unkno
 from neurosim.quant import INT8_MAX, QuantizedWeight
 from neurosim.tally import BLOCK_SIZES, ProjectionTally
 from neurosim.token_events import (
-    BINARY,
-    TERNARY,
-    TWOS_COMPLEMENT,
     TokenEvents,
+    add_count_events,
     as_counts_2d,
     check_codable,
     coder_id,
@@ -840,31 +838,6 @@ _BLOCK_SHIFTS = np.array([int(b).bit_length() - 1 for b in BLOCK_SIZES], dtype=n
 assert all(1 << int(sh) == b for sh, b in zip(_BLOCK_SHIFTS, BLOCK_SIZES)), "tally block sizes must be powers of 2"
 
 
-@numba.njit(**njit_options())
-def _add_count_events(v, code, n_steps, ebs, times):
-    # The events token_events codes for one nonzero count v (the time steps and polarities of its
-    # _fill_token_events), `times` times over, into events_by_step; returns how many events that is.
-    col = 0 if v > 0 else 1  # events_by_step columns: +1, -1
-    if code == BINARY or code == TERNARY:  # unary: one event per unit, steps 0 .. |v| - 1
-        for st in range(abs(v)):
-            ebs[st, col] += times
-        return times * abs(v)
-    if code == TWOS_COMPLEMENT:  # bits of v mod 2**T, all of polarity +1
-        u = v & ((np.int64(1) << n_steps) - 1)
-        col = 0
-    else:  # sign-magnitude bit planes
-        u = abs(v)
-    n = 0
-    st = n_steps - 1  # bit b is time step n_steps - 1 - b: walk the bits up to the highest set one
-    while u:
-        if u & 1:
-            ebs[st, col] += times
-            n += 1
-        u >>= 1
-        st -= 1
-    return times * n
-
-
 _TALLY_HIST = 1024  # counts within +-this are histogrammed first (16 KiB of int64, in L1)
 
 
@@ -897,10 +870,10 @@ def _tally_kernel(counts, code, n_steps, block_shifts, ebs, active, seen):
             if -_TALLY_HIST <= v <= _TALLY_HIST:
                 hist[v + _TALLY_HIST] += 1
             else:
-                n_events += _add_count_events(v, code, n_steps, ebs, 1)
+                n_events += add_count_events(v, code, n_steps, ebs, 1)
     for i in range(hist.shape[0]):
         if hist[i]:
-            n_events += _add_count_events(i - _TALLY_HIST, code, n_steps, ebs, hist[i])
+            n_events += add_count_events(i - _TALLY_HIST, code, n_steps, ebs, hist[i])
     return nonzero, n_events
 
 

@@ -20,8 +20,8 @@ from neurosim.coding import CODINGS, check_coding, check_sign, resolve_time_step
 from neurosim.exceptions import InputError, ShapeError
 from neurosim.validation import as_int_counts
 
-__all__ = ["BINARY", "TERNARY", "TWOS_COMPLEMENT", "TokenEvents", "as_counts_2d", "check_codable", "coder_id",
-           "group_bounds", "token_events"]
+__all__ = ["BINARY", "TERNARY", "TWOS_COMPLEMENT", "TokenEvents", "add_count_events", "as_counts_2d", "check_codable",
+           "coder_id", "group_bounds", "token_events"]
 
 # Coder ids handed to the compiled kernels: each coder's position in neurosim.coding.CODINGS, the one
 # list of coders (a coder renamed or removed there fails here at import, not silently in a kernel).
@@ -149,6 +149,36 @@ def _fill_token_events(counts, code, n_steps, ptr, chan, t_out, sign, weight):
                         sign[e] = sg
                         weight[e] = np.int64(1) << (n_steps - 1 - st)
                         e += 1
+
+
+@numba.njit(**njit_options())
+def add_count_events(v, code, n_steps, events_by_step, times):
+    """Add the events of one nonzero count ``v``, ``times`` over, to ``events_by_step``; return how many.
+
+    The time steps and polarities :func:`token_events` codes for ``v`` (``_fill_token_events``
+    above), without building the events: ``events_by_step[step, 0]`` counts +1 events and
+    ``[step, 1]`` -1 events. For tallies that need only the counts of events (compiled; ``code``
+    from :func:`coder_id`).
+    """
+    col = 0 if v > 0 else 1
+    if code == BINARY or code == TERNARY:  # unary: one event per unit, steps 0 .. |v| - 1
+        for st in range(abs(v)):
+            events_by_step[st, col] += times
+        return times * abs(v)
+    if code == TWOS_COMPLEMENT:  # bits of v mod 2**T, all of polarity +1
+        u = v & ((np.int64(1) << n_steps) - 1)
+        col = 0
+    else:  # sign-magnitude bit planes
+        u = abs(v)
+    n = 0
+    st = n_steps - 1  # bit b is time step n_steps - 1 - b: walk the bits up to the highest set one
+    while u:
+        if u & 1:
+            events_by_step[st, col] += times
+            n += 1
+        u >>= 1
+        st -= 1
+    return times * n
 
 
 def as_counts_2d(counts: Any, in_features: int | None = None) -> tuple[np.ndarray, tuple[int, ...]]:
