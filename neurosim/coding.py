@@ -89,11 +89,13 @@ def time_steps_needed(counts: np.ndarray, coding: str) -> int:
     """Number of time steps the coder needs for ``counts`` (the Int2Spike rule, at least 1)."""
     check_coding(coding)
     counts = as_int_counts(counts)
-    check_sign(counts, coding)
-    if counts.size and counts.min() == np.iinfo(np.int64).min:
-        # np.abs would wrap to a negative peak and the code would be silently wrong.
+    # min and max once, no |counts| temporary: this runs on every projection call.
+    lo, hi = (int(counts.min()), int(counts.max())) if counts.size else (0, 0)
+    _check_min(lo, coding)
+    if lo == np.iinfo(np.int64).min:
+        # -lo would not fit int64 and the code would be silently wrong.
         raise CodingRangeError("'counts' holds -2**63, whose magnitude does not fit in int64")
-    peak = int(np.abs(counts).max(initial=0))
+    peak = max(hi, -lo)
     if coding in _UNARY:
         if peak > _MAX_UNARY_STEPS:
             # Time steps are stored as int32 and a unary train has one step per unit of count.
@@ -131,9 +133,14 @@ def representable_range(coding: str, time_steps: int) -> tuple[int, int]:
 
 
 def check_sign(counts: np.ndarray, coding: str) -> None:
-    if coding in _UNSIGNED and counts.size and counts.min() < 0:
+    if coding in _UNSIGNED and counts.size:
+        _check_min(int(counts.min()), coding)
+
+
+def _check_min(lowest: int, coding: str) -> None:
+    if coding in _UNSIGNED and lowest < 0:
         raise CodingRangeError(
-            f"coding {coding!r} is unsigned but 'counts' holds negative values (min {counts.min()}); "
+            f"coding {coding!r} is unsigned but 'counts' holds negative values (min {lowest}); "
             "use 'ternary', 'bidirectional' or 'twos-complement' for signed counts"
         )
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from neurosim._config import njit_options
 from neurosim.budget import check_memory
-from neurosim.coding import CODINGS, check_coding, check_sign, resolve_time_steps
+from neurosim.coding import CODINGS, check_coding, resolve_time_steps
 from neurosim.exceptions import InputError, ShapeError
 from neurosim.validation import as_int_counts
 
@@ -206,8 +206,7 @@ def check_codable(counts2d: np.ndarray, coding: str, time_steps: int | None = No
     :func:`token_events`).
     """
     check_coding(coding)
-    check_sign(counts2d, coding)
-    n_steps = resolve_time_steps(counts2d, coding, time_steps)
+    n_steps = resolve_time_steps(counts2d, coding, time_steps)  # checks the sign too
     if _CODE_IDS[coding] in (BINARY, TERNARY):
         total = float(np.abs(counts2d).sum(dtype=np.float64))
         if total > _MAX_EVENTS:
