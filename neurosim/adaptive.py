@@ -125,21 +125,23 @@ def spike_counts(
         A count would not fit in int64 (only possible when ``Vth`` is clamped at ``VTH_MAX``).
     """
     x = as_float_array(x, "x", check_finite=False)  # _threshold checks finiteness from its sums
-    vth = _threshold(x, check_positive(k, "k"))
-    ratio = x / vth
-    # The upper clamp lets |x / Vth| exceed k * features; casting beyond int64 gives garbage.
-    if np.abs(ratio).max() >= 2.0**62:
+    k = check_positive(k, "k")
+    vth = _threshold(x, k)
+    if rounding not in ("half_even", "half_up"):
+        raise InputError(f"'rounding' must be 'half_even' or 'half_up' (got {rounding!r})")
+    ratio = x / vth  # the one temporary: rounded in place (this runs on every projection call)
+    # |x / Vth| <= k * features + 1/2 unless Vth is clamped at VTH_MAX (see Returns); casting beyond
+    # int64 gives garbage, so only then, or with an enormous k, is the ratio scanned.
+    if ((vth >= VTH_MAX).any() or k * x.shape[-1] >= 2.0**61) and np.abs(ratio).max() >= 2.0**62:
         raise OverflowRiskError(
             f"'x' / Vth reaches {np.abs(ratio).max():.3g}, beyond int64 counts; "
             f"|x| is too large for the threshold clamp VTH_MAX={VTH_MAX:g}"
         )
     if rounding == "half_even":
-        counts = np.rint(ratio)
-    elif rounding == "half_up":
-        counts = np.floor(ratio + 0.5)
+        np.rint(ratio, out=ratio)
     else:
-        raise InputError(f"'rounding' must be 'half_even' or 'half_up' (got {rounding!r})")
-    return counts.astype(np.int64), vth
+        np.floor(np.add(ratio, 0.5, out=ratio), out=ratio)
+    return ratio.astype(np.int64), vth
 
 
 class AdaptiveIFResult(NamedTuple):
