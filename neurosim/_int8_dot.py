@@ -30,7 +30,8 @@ from llvmlite import ir
 from numba.core import cgutils, config, types
 from numba.extending import intrinsic
 
-__all__ = ["LANES", "QUAD_LANE_BUDGET", "QUAD_LANE_CHANNELS", "has_avx2_madd", "pair_block", "quad_block"]
+__all__ = ["LANES", "QUAD_LANE_BUDGET", "QUAD_LANE_CHANNELS", "add_byte_column", "has_avx2_madd", "pair_block",
+           "quad_block"]
 
 #: int16 elements per step (one 256-bit vector).
 LANES = 16
@@ -265,3 +266,41 @@ def quad_block(n_vec: int, n_tok: int, *, steps: int = 1, portable: bool = False
         return sig, codegen
 
     return _quads
+
+
+@intrinsic
+def add_byte_column(typingctx, acc, a_off, words, w_off, shift, mult):
+    """``acc[a_off + j] += mult * (((words[w_off + j] >> shift) & 255) - 128)`` for ``j < 8`` (int32).
+
+    One byte of each of 8 consecutive uint32 words (byte ``shift / 8``), i.e. one input channel of a
+    :func:`quad_block` weight vector (8 outputs, ``q + 128`` stored), times an int32 multiplier, into 8
+    int32 accumulators: the quad kernel's remainders. Written as generic LLVM vector IR (one 256-bit
+    load, shift, mask, multiply-add), which Numba's loop vectoriser did not produce for this 8-wide
+    strided pattern.
+    """
+    sig = types.void(acc, a_off, words, w_off, shift, mult)
+
+    def codegen(context, builder, signature, args):
+        i32 = ir.IntType(32)
+        i32x8 = ir.VectorType(i32, 8)
+        sa = signature.args
+        a_ary = context.make_array(sa[0])(context, builder, args[0])
+        w_ary = context.make_array(sa[2])(context, builder, args[2])
+        a_off = context.cast(builder, args[1], sa[1], types.int64)
+        w_off = context.cast(builder, args[3], sa[3], types.int64)
+        shift = builder.trunc(context.cast(builder, args[4], sa[4], types.int64), i32)
+        mult = builder.trunc(context.cast(builder, args[5], sa[5], types.int64), i32)
+
+        def splat(value):
+            vec = builder.insert_element(ir.Constant(i32x8, None), value, ir.Constant(i32, 0))
+            return builder.shuffle_vector(vec, vec, ir.Constant(i32x8, [0] * 8))
+
+        w_ptr = builder.bitcast(builder.gep(w_ary.data, [w_off]), i32x8.as_pointer())
+        a_ptr = builder.bitcast(builder.gep(a_ary.data, [a_off]), i32x8.as_pointer())
+        byte = builder.and_(builder.lshr(builder.load(w_ptr, align=4), splat(shift)), ir.Constant(i32x8, [255] * 8))
+        q = builder.sub(byte, ir.Constant(i32x8, [128] * 8))
+        total = builder.add(builder.load(a_ptr, align=4), builder.mul(q, splat(mult)))
+        builder.store(total, a_ptr, align=4)
+        return context.get_dummy_value()
+
+    return sig, codegen

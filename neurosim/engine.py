@@ -96,7 +96,7 @@ import numba
 import numpy as np
 
 from neurosim._config import njit_options, parallel_options
-from neurosim._int8_dot import QUAD_LANE_BUDGET, QUAD_LANE_CHANNELS, pair_block, quad_block
+from neurosim._int8_dot import QUAD_LANE_BUDGET, QUAD_LANE_CHANNELS, add_byte_column, pair_block, quad_block
 from neurosim.validation import as_float_array
 from neurosim.adaptive import spike_counts
 from neurosim.coding import check_coding, resolve_time_steps
@@ -584,18 +584,41 @@ def _split_counts_kernel(counts, bounds, qoff, lane_channels, steps, budget, sma
     n_tok = counts.shape[0]
     n_groups = bounds.shape[0] - 1
     n_quads = qoff[n_groups]
+    span_len = 8 * steps
+    in_lane1 = np.zeros(span_len, dtype=np.int64)  # 1 where a channel of the span is in lane 1
+    for k in range(span_len):
+        for d in range(4):
+            if lane_channels[1, d] == k % 8:
+                in_lane1[k] = 1
     e = 0
     for tok in range(n_tok):
         for g in range(n_groups):
             total = 0
             end = bounds[g + 1]
             base = 4 * (tok * n_quads + qoff[g]) - bounds[g]
-            for span in range(bounds[g], end, 8 * steps):
+            for span in range(bounds[g], end, span_len):
+                if span + span_len <= end:
+                    # Fast path, nearly every span: both lanes within the budget, counts copied whole
+                    # (branch-free sums; the split of 64 calibrated tokens went from 1.0 to 0.56 ms).
+                    sum_all = 0
+                    sum_lane1 = 0
+                    peak = 0
+                    for k in range(span_len):
+                        a = abs(counts[tok, span + k])
+                        sum_all += a
+                        sum_lane1 += a * in_lane1[k]
+                        peak = max(peak, a)
+                    if sum_all - sum_lane1 <= budget and sum_lane1 <= budget and peak <= 127:
+                        for k in range(span_len):
+                            c = counts[tok, span + k]
+                            small[base + span + k] = c
+                            total += c
+                        continue
                 for lane in range(2):
                     lane_sum = 0
                     big_abs = -1
                     big_i = -1
-                    for step in range(span, span + 8 * steps, 8):
+                    for step in range(span, span + span_len, 8):
                         for d in range(4):
                             i = step + lane_channels[lane, d]
                             if i < end:
@@ -608,7 +631,7 @@ def _split_counts_kernel(counts, bounds, qoff, lane_channels, steps, budget, sma
                     whole = lane_sum <= budget and big_abs <= 127
                     excess_on_big = not whole and others <= min(budget - 1, 127)
                     left = budget
-                    for step in range(span, span + 8 * steps, 8):
+                    for step in range(span, span + span_len, 8):
                         for d in range(4):
                             i = step + lane_channels[lane, d]
                             if i >= end:
@@ -633,28 +656,10 @@ def _split_counts_kernel(counts, bounds, qoff, lane_channels, steps, budget, sma
 
 
 @numba.njit(**njit_options())
-def _remainder_plan(large_ptr, large_ch, large_r, n_tok, n_groups, q_t, n_ob):  # pragma: no cover - compiled only
-    # The split's remainders, (token, group)-major, regrouped for the quad kernel: by group (its loop
-    # order), each with its token and the row of its channel's weights, gathered once per call into
-    # output-block order (block, row, 64 outputs). Read in place, each remainder's 64-byte slice per
-    # output block was a cache miss (measured 0.35 ms of 4 at 8 tokens, 0.3 ms still from rows
-    # gathered in row order).
+def _remainder_plan(large_ptr, large_ch, large_r, n_tok, n_groups, bounds):  # pragma: no cover - compiled only
+    # The split's remainders, (token, group)-major, regrouped by group (the quad kernel's loop order),
+    # each with its token and its channel's offset in the group.
     n_large = large_ptr[n_tok * n_groups]
-    n_in = q_t.shape[0]
-    n_out = q_t.shape[1]
-    row_of = np.full(n_in, -1, dtype=np.int64)
-    n_rows = 0
-    for e in range(n_large):
-        if row_of[large_ch[e]] < 0:
-            row_of[large_ch[e]] = n_rows
-            n_rows += 1
-    large_q = np.empty((n_ob, n_rows, _PAIR_OUT), dtype=np.int8)  # the tail block's padding is never read
-    for ch in range(n_in):
-        r = row_of[ch]
-        if r >= 0:
-            for b in range(n_ob):
-                for j in range(min(_PAIR_OUT, n_out - b * _PAIR_OUT)):
-                    large_q[b, r, j] = q_t[ch, b * _PAIR_OUT + j]
     group_ptr = np.zeros(n_groups + 1, dtype=np.int64)
     for slot in range(n_tok * n_groups):
         group_ptr[slot % n_groups + 1] += large_ptr[slot + 1] - large_ptr[slot]
@@ -662,7 +667,7 @@ def _remainder_plan(large_ptr, large_ch, large_r, n_tok, n_groups, q_t, n_ob):  
         group_ptr[g + 1] += group_ptr[g]
     fill = group_ptr[:n_groups].copy()
     tok_sorted = np.empty(n_large, dtype=np.int64)
-    row_sorted = np.empty(n_large, dtype=np.int64)
+    k_sorted = np.empty(n_large, dtype=np.int64)
     r_sorted = np.empty(n_large, dtype=np.int32)
     for slot in range(n_tok * n_groups):
         g = slot % n_groups
@@ -670,28 +675,31 @@ def _remainder_plan(large_ptr, large_ch, large_r, n_tok, n_groups, q_t, n_ob):  
             k = fill[g]
             fill[g] += 1
             tok_sorted[k] = slot // n_groups
-            row_sorted[k] = row_of[large_ch[e]]
+            k_sorted[k] = large_ch[e] - bounds[g]
             r_sorted[k] = large_r[e]
-    return group_ptr, tok_sorted, row_sorted, r_sorted, large_q
+    return group_ptr, tok_sorted, k_sorted, r_sorted
 
 
 @numba.njit(**njit_options())
-def _add_remainders(buf, g, ob, width, group_ptr, large_tok, large_row, large_r,
-                    large_q):  # pragma: no cover - the quad path runs compiled only
-    # The rare large remainders of group g (entries group_ptr[g]:group_ptr[g + 1], any token): one
-    # 64-byte slice of their gathered weight row per output block. A separate call, made only for
-    # groups that have remainders: inlined into the quad kernel's group loop, this loop slowed the
-    # whole kernel by 3-15% even where it ran no iteration (measured at 8 and 64 tokens).
-    for e in range(group_ptr[g], group_ptr[g + 1]):
-        r = large_r[e]
-        row = large_row[e]
-        base = large_tok[e] * _PAIR_OUT
-        for j in range(width):
-            buf[base + j] += r * np.int32(large_q[ob, row, j])
+def _add_remainders(buf, words, gbase, qg, lo, hi, large_tok, large_k,
+                    large_r):  # pragma: no cover - the quad path runs compiled only
+    # The rare large remainders of one group (entries lo:hi, any token) for one output block, from
+    # the packed weights the block has just streamed (in L1/L2), read as 32-bit words (one per output
+    # and quad): outputs 8v..8v+7 of group channel k are byte k & 3 of the 8 words from
+    # gbase / 4 + 8 qg v + 8 (k >> 2), stored + 128. The tail block's padding outputs hold weight 0
+    # (stored 128), so all 64 are added. Gathered copies of the rows cost a gather pass per call and
+    # their DRAM traffic instead: 2.2 ms of 30 at 64 calibrated tokens (179 remainders), this way
+    # about 0.5 ms. A separate call, made only for groups that have remainders: inlined into the quad
+    # kernel's group loop, such a loop slowed the whole kernel by 3-15% even where it ran no iteration.
+    for e in range(lo, hi):
+        src = gbase // 4 + 8 * (large_k[e] >> 2)
+        shift = 8 * (large_k[e] & 3)
+        for v in range(_PAIR_OUT // 8):
+            add_byte_column(buf, large_tok[e] * _PAIR_OUT + 8 * v, words, src + 8 * qg * v, shift, large_r[e])
 
 
 @numba.njit(**parallel_options())
-def _quad_kernel(cpk, corr, group_ptr, large_tok, large_row, large_r, large_q, packed, qoff, scales_t,
+def _quad_kernel(cpk, corr, group_ptr, large_tok, large_k, large_r, packed, words, qoff, scales_t,
                  scales_blk, n_tok, write_acc, acc_out, y, vth):  # pragma: no cover - compiled only
     n_out = scales_t.shape[1]
     n_groups = scales_t.shape[0]
@@ -718,7 +726,7 @@ def _quad_kernel(cpk, corr, group_ptr, large_tok, large_row, large_r, large_q, p
                                 buf, t0 * _PAIR_OUT + v0 * 8, _PAIR_OUT)
                     t0 += 1
             if group_ptr[g + 1] > group_ptr[g]:
-                _add_remainders(buf, g, ob, width, group_ptr, large_tok, large_row, large_r, large_q)
+                _add_remainders(buf, words, gbase, qg, group_ptr[g], group_ptr[g + 1], large_tok, large_k, large_r)
             _finish_group(buf, corr, g, ob, width, scales_blk, write_acc, acc_out, sl, yb)
         if not write_acc:
             _store_block(yb, y, o0, width, vth)
@@ -775,9 +783,8 @@ def _run_quads(c2: np.ndarray, weight: QuantizedWeight, write_acc: bool, acc_out
     large_r = np.empty(nonzero, dtype=np.int32)
     _split_counts_kernel(c2, bounds, qoff, _LANE_CHANNELS, _QUAD_STEPS, QUAD_LANE_BUDGET, small, corr, large_ptr,
                          large_ch, large_r)
-    group_ptr, large_tok, large_row, large_r, large_q = _remainder_plan(
-        large_ptr, large_ch, large_r, n_tok, n_groups, weight.q_t, -(-weight.out_features // _PAIR_OUT))
-    _quad_kernel(small, corr, group_ptr, large_tok, large_row, large_r, large_q, packed, qoff, weight.scales_t,
+    group_ptr, large_tok, large_k, large_r = _remainder_plan(large_ptr, large_ch, large_r, n_tok, n_groups, bounds)
+    _quad_kernel(small, corr, group_ptr, large_tok, large_k, large_r, packed, packed.view(np.uint32), qoff, weight.scales_t,
                  _block_scales(weight), n_tok, write_acc, acc_out, y, vth)
 
 

@@ -558,3 +558,29 @@ def test_quad_block_equals_numpy_at_the_lane_budget(portable, steps):
     run(w, counts.astype(np.int8).reshape(-1).copy(), n_quads, out)
     expected = counts @ (q + 128).T  # [tokens, 16 outputs], int64
     np.testing.assert_array_equal(out.reshape(4, 16), expected)
+
+
+def test_add_byte_column_equals_numpy_for_every_byte():
+    # The quad kernel's remainder step on its own: one byte (channel) of 8 packed uint32 words
+    # (outputs), stored q + 128, times an int32 multiplier, added to 8 int32 accumulators.
+    import numba
+
+    from neurosim._int8_dot import add_byte_column
+
+    if numba.config.DISABLE_JIT:
+        pytest.skip("an LLVM intrinsic has no pure-Python form (the NUMBA_DISABLE_JIT run covers the walk)")
+
+    @numba.njit
+    def run(acc, a_off, words, w_off, shift, mult):
+        add_byte_column(acc, a_off, words, w_off, shift, mult)
+
+    rng = np.random.default_rng(21)
+    stored = rng.integers(0, 256, size=(3, 8, 4)).astype(np.uint8)  # (word block, output, byte)
+    stored[0, 0] = [0, 255, 1, 128]  # q = -128, 127, -127, 0
+    words = stored.reshape(-1).view(np.uint32)  # little-endian: byte h is bits 8h..8h+7
+    acc = rng.integers(-1000, 1000, size=40).astype(np.int32)
+    expected = acc.astype(np.int64)
+    for block, byte, mult, a_off in [(0, 0, 3, 0), (0, 1, -5000, 8), (1, 2, 1, 16), (2, 3, -1, 29), (0, 3, 127, 3)]:
+        run(acc, a_off, words, 8 * block, 8 * byte, mult)
+        expected[a_off:a_off + 8] += mult * (stored[block, :, byte].astype(np.int64) - 128)
+    np.testing.assert_array_equal(acc, expected)
