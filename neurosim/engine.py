@@ -539,6 +539,7 @@ def _pair_kernel(cpk, packed, poff, scales_t, scales_blk, n_tok, write_acc, acc_
 _QUAD_VECS, _QUAD_TOKS, _QUAD_STEPS = 1, 4, 2
 _quads_main = quad_block(_QUAD_VECS, _QUAD_TOKS, steps=_QUAD_STEPS)
 _quads_tail = quad_block(_QUAD_VECS, 1, steps=_QUAD_STEPS)
+_QUAD_TOKEN_CHUNK = 16
 #: Channels per widening of the quad kernel: groups are padded to a multiple (zero counts).
 _QUAD_SPAN = 8 * _QUAD_STEPS
 _LANE_CHANNELS = np.array(QUAD_LANE_CHANNELS, dtype=np.int64)
@@ -681,8 +682,8 @@ def _remainder_plan(large_ptr, large_ch, large_r, n_tok, n_groups, bounds):  # p
 
 
 @numba.njit(**njit_options())
-def _add_remainders(buf, words, gbase, qg, lo, hi, large_tok, large_k,
-                    large_r):  # pragma: no cover - the quad path runs compiled only
+def _add_remainders(buf, words, gbase, qg, lo, hi, large_tok, large_k, large_r, t_lo,
+                    t_hi):  # pragma: no cover - the quad path runs compiled only
     # The rare large remainders of one group (entries lo:hi, any token) for one output block, from
     # the packed weights the block has just streamed (in L1/L2), read as 32-bit words (one per output
     # and quad): outputs 8v..8v+7 of group channel k are byte k & 3 of the 8 words from
@@ -692,10 +693,13 @@ def _add_remainders(buf, words, gbase, qg, lo, hi, large_tok, large_k,
     # about 0.5 ms. A separate call, made only for groups that have remainders: inlined into the quad
     # kernel's group loop, such a loop slowed the whole kernel by 3-15% even where it ran no iteration.
     for e in range(lo, hi):
+        if large_tok[e] < t_lo or large_tok[e] >= t_hi:
+            continue
         src = gbase // 4 + 8 * (large_k[e] >> 2)
         shift = 8 * (large_k[e] & 3)
         for v in range(_PAIR_OUT // 8):
-            add_byte_column(buf, large_tok[e] * _PAIR_OUT + 8 * v, words, src + 8 * qg * v, shift, large_r[e])
+            add_byte_column(buf, (large_tok[e] - t_lo) * _PAIR_OUT + 8 * v, words, src + 8 * qg * v, shift,
+                            large_r[e])
 
 
 @numba.njit(**parallel_options())
@@ -705,31 +709,37 @@ def _quad_kernel(cpk, corr, group_ptr, large_tok, large_k, large_r, packed, word
     n_groups = scales_t.shape[0]
     n_quads = qoff[n_groups]
     n_ob = (n_out + _PAIR_OUT - 1) // _PAIR_OUT
+    chunk = min(n_tok, _QUAD_TOKEN_CHUNK)
     for ob in numba.prange(n_ob):
         o0 = ob * _PAIR_OUT
         width = min(n_out, o0 + _PAIR_OUT) - o0
-        buf = np.empty(n_tok * _PAIR_OUT, dtype=np.int32)
-        yb = np.zeros(n_tok * _PAIR_OUT, dtype=np.float64)
+        buf = np.empty(chunk * _PAIR_OUT, dtype=np.int32)
+        yb = np.empty(chunk * _PAIR_OUT, dtype=np.float64)
         sl = np.empty(_PAIR_OUT, dtype=np.float64)
-        for g in range(n_groups):
-            qg = qoff[g + 1] - qoff[g]
-            gbase = ob * _PAIR_OUT * n_quads * 4 + 8 * qoff[g] * 32
-            for v0 in range(0, _PAIR_OUT // 8, _QUAD_VECS):
-                w_off = gbase + v0 * qg * 32
-                t0 = 0
-                while t0 + _QUAD_TOKS <= n_tok:
-                    _quads_main(packed, w_off, qg * 32, cpk, t0 * n_quads + qoff[g], n_quads, qg,
-                                buf, t0 * _PAIR_OUT + v0 * 8, _PAIR_OUT)
-                    t0 += _QUAD_TOKS
-                while t0 < n_tok:
-                    _quads_tail(packed, w_off, qg * 32, cpk, t0 * n_quads + qoff[g], n_quads, qg,
-                                buf, t0 * _PAIR_OUT + v0 * 8, _PAIR_OUT)
-                    t0 += 1
-            if group_ptr[g + 1] > group_ptr[g]:
-                _add_remainders(buf, words, gbase, qg, group_ptr[g], group_ptr[g + 1], large_tok, large_k, large_r)
-            _finish_group(buf, corr, g, ob, width, scales_blk, write_acc, acc_out, sl, yb)
-        if not write_acc:
-            _store_block(yb, y, o0, width, vth)
+        for t_lo in range(0, n_tok, chunk):
+            t_hi = min(n_tok, t_lo + chunk)
+            nt = t_hi - t_lo
+            yb[:] = 0.0
+            for g in range(n_groups):
+                qg = qoff[g + 1] - qoff[g]
+                gbase = ob * _PAIR_OUT * n_quads * 4 + 8 * qoff[g] * 32
+                for v0 in range(0, _PAIR_OUT // 8, _QUAD_VECS):
+                    w_off = gbase + v0 * qg * 32
+                    t0 = 0
+                    while t0 + _QUAD_TOKS <= nt:
+                        _quads_main(packed, w_off, qg * 32, cpk, (t_lo + t0) * n_quads + qoff[g], n_quads, qg,
+                                    buf, t0 * _PAIR_OUT + v0 * 8, _PAIR_OUT)
+                        t0 += _QUAD_TOKS
+                    while t0 < nt:
+                        _quads_tail(packed, w_off, qg * 32, cpk, (t_lo + t0) * n_quads + qoff[g], n_quads, qg,
+                                    buf, t0 * _PAIR_OUT + v0 * 8, _PAIR_OUT)
+                        t0 += 1
+                if group_ptr[g + 1] > group_ptr[g]:
+                    _add_remainders(buf, words, gbase, qg, group_ptr[g], group_ptr[g + 1], large_tok, large_k,
+                                    large_r, t_lo, t_hi)
+                _finish_group(buf, corr[t_lo:t_hi], g, ob, width, scales_blk, write_acc, acc_out[t_lo:t_hi], sl, yb)
+            if not write_acc:
+                _store_block(yb, y[t_lo:t_hi], o0, width, vth[t_lo:t_hi])
 
 
 _QUAD_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

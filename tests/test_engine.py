@@ -456,6 +456,24 @@ def test_quad_kernel_is_exact_at_the_lane_budget_and_for_large_counts(coding):
         np.testing.assert_array_equal(project_counts(counts, vth, qw, coding=coding, kernel=kernel), dense)
 
 
+def test_quad_kernel_is_exact_across_token_chunks():
+    # The quad kernel works through the tokens in chunks (16) per output block: token counts around
+    # and across chunk edges, with remainders (counts past the lane budget) in every chunk.
+    from neurosim.engine import _QUAD_TOKEN_CHUNK as chunk
+
+    rng = np.random.default_rng(77)
+    qw = quantize_weight(rng.normal(size=(70, 40)), group_size=16)
+    for tokens in (chunk - 1, chunk, chunk + 1, 2 * chunk + 5):
+        counts = rng.integers(-6, 7, size=(tokens, 40))
+        counts[::3, 5] = 200  # a remainder on every third token
+        counts[1::5, 17] = -131
+        vth = rng.uniform(0.1, 2.0, size=(tokens, 1))
+        acc, _ = integer_accumulate(counts, qw, kernel="quads")
+        np.testing.assert_array_equal(acc, naive_accumulate(counts, qw, "bidirectional"))
+        np.testing.assert_array_equal(project_counts(counts, vth, qw, kernel="quads"),
+                                      project_counts(counts, vth, qw, path="dense"))
+
+
 def test_counts_beyond_int16_fall_back_to_the_walk_exactly():
     counts = np.zeros((5, 8), dtype=np.int64)
     counts[:, 0] = 2**15  # one past the int16 range; the bound still fits int32
