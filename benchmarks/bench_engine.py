@@ -237,32 +237,35 @@ class Int8Peers:
 def _multiply_adds_only(small, packed, qoff, n_out, n_tok, scale, corr, scales_blk, sink):
     # The engine's quad kernel with everything but the int8 multiply-adds removed (no remainders, no
     # store of the output), and with the per-group float scaling only when `scale`: the same
-    # intrinsic, layout, blocking, work split and scaling step.
+    # intrinsic, layout, blocking, token chunks, work split and scaling step.
     n_groups = qoff.shape[0] - 1
     n_quads = qoff[n_groups]
     out = engine._PAIR_OUT
     no_acc = np.zeros((1, 1, 1), dtype=np.int32)
+    chunk = min(n_tok, engine._QUAD_TOKEN_CHUNK)
     for ob in numba.prange((n_out + out - 1) // out):
-        buf = np.empty(n_tok * out, dtype=np.int32)
-        yb = np.zeros(n_tok * out, dtype=np.float64)
+        buf = np.empty(chunk * out, dtype=np.int32)
+        yb = np.zeros(chunk * out, dtype=np.float64)
         sl = np.empty(out, dtype=np.float64)
         width = min(n_out, ob * out + out) - ob * out
-        for g in range(n_groups):
-            qg = qoff[g + 1] - qoff[g]
-            gbase = ob * out * n_quads * 4 + 8 * qoff[g] * 32
-            for v0 in range(0, out // 8, engine._QUAD_VECS):
-                w_off = gbase + v0 * qg * 32
-                t0 = 0
-                while t0 + engine._QUAD_TOKS <= n_tok:
-                    engine._quads_main(packed, w_off, qg * 32, small, t0 * n_quads + qoff[g], n_quads, qg,
-                                       buf, t0 * out + v0 * 8, out)
-                    t0 += engine._QUAD_TOKS
-                while t0 < n_tok:
-                    engine._quads_tail(packed, w_off, qg * 32, small, t0 * n_quads + qoff[g], n_quads, qg,
-                                       buf, t0 * out + v0 * 8, out)
-                    t0 += 1
-            if scale:
-                engine._finish_group(buf, corr, g, ob, width, scales_blk, False, no_acc, sl, yb)
+        for t_lo in range(0, n_tok, chunk):
+            nt = min(n_tok, t_lo + chunk) - t_lo
+            for g in range(n_groups):
+                qg = qoff[g + 1] - qoff[g]
+                gbase = ob * out * n_quads * 4 + 8 * qoff[g] * 32
+                for v0 in range(0, out // 8, engine._QUAD_VECS):
+                    w_off = gbase + v0 * qg * 32
+                    t0 = 0
+                    while t0 + engine._QUAD_TOKS <= nt:
+                        engine._quads_main(packed, w_off, qg * 32, small, (t_lo + t0) * n_quads + qoff[g], n_quads,
+                                           qg, buf, t0 * out + v0 * 8, out)
+                        t0 += engine._QUAD_TOKS
+                    while t0 < nt:
+                        engine._quads_tail(packed, w_off, qg * 32, small, (t_lo + t0) * n_quads + qoff[g], n_quads,
+                                           qg, buf, t0 * out + v0 * 8, out)
+                        t0 += 1
+                if scale:
+                    engine._finish_group(buf, corr[t_lo:t_lo + nt], g, ob, width, scales_blk, False, no_acc, sl, yb)
         sink[ob] = buf[0] + yb[0]
 
 

@@ -60,12 +60,13 @@ Three kernels compute the event path's integers (``kernel=``, identical results)
     count is split into a small int8 part and a remainder. The small parts multiply weights offset to
     uint8 (``q + 128``) with ``vpmaddubsw`` (32 byte products per instruction, summed pairwise into
     int16 lanes), two steps of 8 input channels per int16 sum, then one ``vpmaddwd`` widens it to
-    int32; 8 outputs x 4 tokens in registers; ``128 * sum(small)`` per (token, group) removes the
-    offset. The int16 lanes stay exact while the small parts of the channels sharing a lane sum to at
-    most :data:`~neurosim._int8_dot.QUAD_LANE_BUDGET` (128) in magnitude, so a lane over budget puts
-    its excess on its largest count. The remainders (about 0.1% of the counts on calibrated
-    activations, on a few outlier channels) are added before the group is scaled, from their weight
-    rows gathered once per call. Exact integers, the same as every other kernel; needs
+    int32; 8 outputs x 4 tokens in registers, tokens in chunks of 16 per block of 64 outputs;
+    ``128 * sum(small)`` per (token, group) removes the offset. The int16 lanes stay exact while the
+    small parts of the channels sharing a lane sum to at most
+    :data:`~neurosim._int8_dot.QUAD_LANE_BUDGET` (128) in magnitude, so a lane over budget puts its
+    excess on its largest count. The remainders (about 0.1% of the counts on calibrated
+    activations, on a few outlier channels) are added before the group is scaled, from the packed
+    weights the output block has just streamed. Exact integers, the same as every other kernel; needs
     ``255 * sum|c|`` per group within int32.
 ``"auto"`` (default)
     From :data:`_PAIR_MIN_TOKENS` tokens on, when at least :data:`_PAIR_MIN_DENSITY` of the counts
@@ -539,13 +540,16 @@ def _pair_kernel(cpk, packed, poff, scales_t, scales_blk, n_tok, write_acc, acc_
 _QUAD_VECS, _QUAD_TOKS, _QUAD_STEPS = 1, 4, 2
 _quads_main = quad_block(_QUAD_VECS, _QUAD_TOKS, steps=_QUAD_STEPS)
 _quads_tail = quad_block(_QUAD_VECS, 1, steps=_QUAD_STEPS)
+#: Tokens per pass over an output block's weights: a work item's int32 sums and float64 y block
+#: (16 x 64 outputs) stay in L1 while the weights stream through, and later chunks read the block's
+#: weights (229 KiB on the 7B gate shape) from L2. 64 calibrated tokens: 16 fastest of 8 / 16 / 32 / 64.
 _QUAD_TOKEN_CHUNK = 16
 #: Channels per widening of the quad kernel: groups are padded to a multiple (zero counts).
 _QUAD_SPAN = 8 * _QUAD_STEPS
 _LANE_CHANNELS = np.array(QUAD_LANE_CHANNELS, dtype=np.int64)
 #: ``kernel="auto"`` prefers the quad kernel over the pair kernel while at most this fraction of the
 #: nonzero counts exceeds a quarter of the lane budget: a cheap proxy for lanes over budget, whose
-#: remainders each cost a pass over their weight row (calibrated activations at k = 3: under 1% of
+#: remainders each cost a pass over their weights in every output block (calibrated activations at k = 3: under 1% of
 #: the counts exceed it, about 0.1% leave a remainder).
 _QUAD_MAX_LARGE = 0.0625
 _QUAD_LARGE_COUNT = QUAD_LANE_BUDGET // 4
@@ -576,9 +580,8 @@ def _split_counts_kernel(counts, bounds, qoff, lane_channels, steps, budget, sma
     # counts = small + large, small int8 (the quad kernel's operands) with sum|small| <= budget over
     # the 4 * steps channels of each int16 lane between widenings (lane_channels of each 8 group-local
     # channels of the span). A lane within the budget keeps its counts whole. A lane over it puts
-    # the excess on its largest count where the others fit (outlier channels keep large counts from
-    # token to token, so the remainders, and the weight rows the call must gather for them, stay on
-    # few channels: 580 remainders on 245 rows become 189 on 68 at 64 calibrated tokens), else each
+    # the excess on its largest count where the others fit (one remainder instead of several: 580
+    # remainders become 189 at 64 calibrated tokens, on outlier channels), else each
     # count takes what the lane has left. The large remainders go to a per-(token, group) sparse list
     # (at most one entry per nonzero count). corr = 128 * sum of the group's small counts: what the
     # +128 weight offset adds.
@@ -690,7 +693,7 @@ def _add_remainders(buf, words, gbase, qg, lo, hi, large_tok, large_k, large_r, 
     # gbase / 4 + 8 qg v + 8 (k >> 2), stored + 128. The tail block's padding outputs hold weight 0
     # (stored 128), so all 64 are added. Gathered copies of the rows cost a gather pass per call and
     # their DRAM traffic instead: 2.2 ms of 30 at 64 calibrated tokens (179 remainders), this way
-    # about 0.5 ms. A separate call, made only for groups that have remainders: inlined into the quad
+    # 0.2-0.9 ms over repeated runs. A separate call, made only for groups that have remainders: inlined into the quad
     # kernel's group loop, such a loop slowed the whole kernel by 3-15% even where it ran no iteration.
     for e in range(lo, hi):
         if large_tok[e] < t_lo or large_tok[e] >= t_hi:
@@ -794,8 +797,10 @@ def _run_quads(c2: np.ndarray, weight: QuantizedWeight, write_acc: bool, acc_out
     _split_counts_kernel(c2, bounds, qoff, _LANE_CHANNELS, _QUAD_STEPS, QUAD_LANE_BUDGET, small, corr, large_ptr,
                          large_ch, large_r)
     group_ptr, large_tok, large_k, large_r = _remainder_plan(large_ptr, large_ch, large_r, n_tok, n_groups, bounds)
-    _quad_kernel(small, corr, group_ptr, large_tok, large_k, large_r, packed, packed.view(np.uint32), qoff, weight.scales_t,
-                 _block_scales(weight), n_tok, write_acc, acc_out, y, vth)
+    # packed as 32-bit words for the remainders: byte h of a word is bits 8h..8h+7 on the
+    # little-endian hosts Numba targets (x86-64, AArch64, ppc64le)
+    _quad_kernel(small, corr, group_ptr, large_tok, large_k, large_r, packed, packed.view(np.uint32), qoff,
+                 weight.scales_t, _block_scales(weight), n_tok, write_acc, acc_out, y, vth)
 
 
 # Pair-packed weights, built on first use per QuantizedWeight and dropped with it. The layout is
