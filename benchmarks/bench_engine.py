@@ -22,7 +22,8 @@ them alike:
 * where the multi-token time goes: ``multiply_add_floor``, the engine's int8 multiply-add kernel alone
   on the same counts (same intrinsic, layout and blocking; no remainders, offset correction or float
   scaling), ``multiply_add_scale_floor``, the same plus the engine's per-group float64 scaling, and
-  ``spike_counts`` alone, all timed cold like the rest.
+  ``spike_counts`` alone, all timed cold and interleaved with the event path and the INT8 peer in the
+  same rounds (their ratios to the peer, ``*_vs_int8``, come from those rounds).
 * INT8 peers: torch's dynamic-quantised ``nn.Linear`` (``torch.ao.quantization.quantize_dynamic``,
   qint8 weights, activations re-quantised to uint8 per call; the ``x86``/fbgemm engine) and weight-only
   ``torch._weight_int8pack_mm`` (int8 weights, per-channel scales, float activations). The faster at
@@ -269,12 +270,14 @@ def _multiply_adds_only(small, packed, qoff, n_out, n_tok, scale, corr, scales_b
         sink[ob] = buf[0] + yb[0]
 
 
-def multiply_add_floor(qw, counts: np.ndarray, flush: CacheFlusher, repeats: int) -> tuple[float, float]:
-    """Seconds of the engine's int8 multiply-adds alone on ``counts``, and with the per-group scaling.
-
-    Best of ``repeats``, cold like the rest: what no rearrangement of the rest (spike counts, kernel
-    choice, count split, remainders) can go below with this kernel. Benchmark-only, it uses the
-    engine's private quad kernel pieces.
+def multiply_add_floor(qw, counts: np.ndarray, flush: CacheFlusher, repeats: int,
+                       others: dict) -> dict[str, float]:
+    """Best seconds of the engine's int8 multiply-adds alone on ``counts`` (``multiply_adds``), of the
+    same with the per-group scaling (``multiply_adds_scaled``), and of each of ``others`` (name ->
+    function), all timed cold and interleaved in the same rounds, so their ratios see the same machine
+    load. The floors are what no rearrangement of the rest (spike counts, kernel choice, count split,
+    remainders) can go below with this kernel. Benchmark-only, it uses the engine's private quad
+    kernel pieces.
     """
     packed, qoff = engine._quad_layout(qw)
     n_tok = counts.shape[0]
@@ -288,14 +291,13 @@ def multiply_add_floor(qw, counts: np.ndarray, flush: CacheFlusher, repeats: int
                                 engine.QUAD_LANE_BUDGET, small, corr, large_ptr, large_ch, large_r)
     scales_blk = engine._block_scales(qw)
     sink = np.zeros(-(-qw.out_features // engine._PAIR_OUT), dtype=np.float64)
-    times = []
-    for scale in (False, True):
-        def run(scale=scale) -> None:
-            _multiply_adds_only(small, packed, qoff, qw.out_features, n_tok, scale, corr, scales_blk, sink)
 
-        run()  # compile and warm up
-        times.append(min(_timed_cold(run, flush) for _ in range(repeats)))
-    return times[0], times[1]
+    def floor(scale: bool):
+        return lambda: _multiply_adds_only(small, packed, qoff, qw.out_features, n_tok, scale, corr, scales_blk,
+                                           sink)
+
+    return _best_interleaved({"multiply_adds": floor(False), "multiply_adds_scaled": floor(True), **others},
+                             repeats, flush)
 
 
 def measure_projection(qw, w32, x: np.ndarray, *, k: float, coding: str, repeats: int,
@@ -332,12 +334,15 @@ def measure_projection(qw, w32, x: np.ndarray, *, k: float, coding: str, repeats
     t_call = _best(lambda: w8aspike_linear(x, qw, k=k, coding=coding, column_block=column_block),
                    repeats)
 
-    # where the multi-token time goes: the int8 multiply-adds alone, and the spike counts alone
-    mac_floor, mac_scale_floor = (
-        multiply_add_floor(qw, counts, flush, repeats)
-        if counts.shape[0] >= 2 and engine._quads_apply(engine._count_stats(counts, qw.group_bounds))
-        else (None, None))
-    t_spikes = min(_timed_cold(lambda: spike_counts(x, k), flush) for _ in range(repeats))
+    # where the multi-token time goes: the int8 multiply-adds alone, with the scaling, and the spike
+    # counts alone, interleaved with the event path and the INT8 peer
+    split = None
+    if counts.shape[0] >= 2 and engine._quads_apply(engine._count_stats(counts, qw.group_bounds)):
+        split = multiply_add_floor(qw, counts, flush, repeats, {
+            "event": event, "int8": peer_fns[int8_name],
+            "spike_counts": lambda: spike_counts(x, k)})
+    t_spikes = (split["spike_counts"] if split else
+                min(_timed_cold(lambda: spike_counts(x, k), flush) for _ in range(repeats)))
 
     half = _halve(counts, rng)
     ev_half = token_events(half, coding, group_size=qw.group_size)
@@ -388,8 +393,11 @@ def measure_projection(qw, w32, x: np.ndarray, *, k: float, coding: str, repeats
         "bit_exact": bool(np.array_equal(y_event, y_dense)),
         "int8pack_integers_exact": int8pack_exact,
         "event_tracemalloc_peak_bytes": traced_peak,
-        "multiply_add_floor_s": mac_floor,
-        "multiply_add_scale_floor_s": mac_scale_floor,
+        "multiply_add_floor_s": split["multiply_adds"] if split else None,
+        "multiply_add_scale_floor_s": split["multiply_adds_scaled"] if split else None,
+        # the event path and the INT8 peer timed in the same rounds as the floors
+        "split_event_s": split["event"] if split else None,
+        "split_int8_s": split["int8"] if split else None,
         "spike_counts_s": t_spikes,
     }
 
@@ -466,11 +474,13 @@ def _print_row(kind: str, r: dict, bandwidth: float) -> None:
     if r["multiply_add_floor_s"] is not None:
         floor = r["multiply_add_floor_s"]
         both = r["multiply_add_scale_floor_s"]
-        print(f"    where the event time goes: int8 multiply-adds alone {floor * 1e3:.2f} ms "
-              f"({floor / r['int8_s']:.2f} of {r['int8_peer']}), with the per-group float scaling "
-              f"{both * 1e3:.2f} ms ({both / r['int8_s']:.2f}), spike counts {r['spike_counts_s'] * 1e3:.2f} ms, "
-              f"the rest (checks, kernel choice, count split, remainders, output) "
-              f"{(r['event_s'] - both - r['spike_counts_s']) * 1e3:.2f} ms")
+        int8 = r["split_int8_s"]
+        print(f"    where the event time goes (timed in the same rounds: event {r['split_event_s'] * 1e3:.2f} ms, "
+              f"{r['int8_peer']} {int8 * 1e3:.2f} ms): int8 multiply-adds alone {floor * 1e3:.2f} ms "
+              f"({floor / int8:.2f} of {r['int8_peer']}), with the per-group float scaling "
+              f"{both * 1e3:.2f} ms ({both / int8:.2f}), spike counts {r['spike_counts_s'] * 1e3:.2f} ms "
+              f"({r['spike_counts_s'] / int8:.2f}), the rest (checks, kernel choice, count split, remainders, "
+              f"output) {(r['split_event_s'] - both - r['spike_counts_s']) * 1e3:.2f} ms")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -593,9 +603,9 @@ def main(argv: list[str] | None = None) -> int:
             "event_seconds": {str(r["tokens"]): r["event_s"] for r in rows},
             "dense_torch_f32_seconds": {str(r["tokens"]): r["dense_torch_f32_s"] for r in rows},
             "events_per_second": {str(r["tokens"]): r["events_per_s"] for r in rows},
-            "multiply_add_floor_vs_int8": {str(r["tokens"]): r["multiply_add_floor_s"] / r["int8_s"]
+            "multiply_add_floor_vs_int8": {str(r["tokens"]): r["multiply_add_floor_s"] / r["split_int8_s"]
                                            for r in rows if r["multiply_add_floor_s"] is not None},
-            "multiply_add_scale_floor_vs_int8": {str(r["tokens"]): r["multiply_add_scale_floor_s"] / r["int8_s"]
+            "multiply_add_scale_floor_vs_int8": {str(r["tokens"]): r["multiply_add_scale_floor_s"] / r["split_int8_s"]
                                                  for r in rows if r["multiply_add_scale_floor_s"] is not None},
             "spike_counts_seconds": {str(r["tokens"]): r["spike_counts_s"] for r in rows},
             "bit_exact": all(r["bit_exact"] for r in rows),
