@@ -496,6 +496,35 @@ def _store_block(yb, y, o0, width, vth):
             y[tok, o0 + j] = yb[tok * _PAIR_OUT + j] * v
 
 
+def _token_block_pass(block_main, block_tail, n_vecs: int, n_toks: int):
+    """Inline kernel step: one group of one output block through a register-blocked intrinsic.
+
+    Runs ``block_main`` (``n_vecs`` vectors of 8 outputs x ``n_toks`` tokens) over the tokens, then
+    ``block_tail`` (one token) over the rest, for each vector of the block, with the signature of
+    :func:`neurosim._int8_dot.pair_block` / :func:`~neurosim._int8_dot.quad_block`: weights from
+    ``w_group + v * w_vstride``, token t's counts from ``c_group + t * c_tstride``, ``n_units``
+    pairs or quads, int32 sums into ``buf[t * 64 + 8 v + j]``. Shared by the pair and quad kernels.
+    """
+    @numba.njit(**njit_options(), inline="always")
+    def run(packed, w_group, w_vstride, cpk, c_group, c_tstride, n_units, buf, n_tok):
+        for v0 in range(0, _PAIR_OUT // 8, n_vecs):
+            w_off = w_group + v0 * w_vstride
+            t0 = 0
+            while t0 + n_toks <= n_tok:
+                block_main(packed, w_off, w_vstride, cpk, c_group + t0 * c_tstride, c_tstride, n_units,
+                           buf, t0 * _PAIR_OUT + v0 * 8, _PAIR_OUT)
+                t0 += n_toks
+            while t0 < n_tok:
+                block_tail(packed, w_off, w_vstride, cpk, c_group + t0 * c_tstride, c_tstride, n_units,
+                           buf, t0 * _PAIR_OUT + v0 * 8, _PAIR_OUT)
+                t0 += 1
+
+    return run
+
+
+_pair_group_pass = _token_block_pass(_pairs_main, _pairs_tail, _PAIR_VECS, _PAIR_TOKS)
+
+
 @numba.njit(**parallel_options())
 def _pair_kernel(cpk, packed, poff, scales_t, scales_blk, n_tok, write_acc, acc_out, y,
                  vth):  # pragma: no cover - compiled only
@@ -513,17 +542,7 @@ def _pair_kernel(cpk, packed, poff, scales_t, scales_blk, n_tok, write_acc, acc_
         for g in range(n_groups):
             pg = poff[g + 1] - poff[g]
             gbase = ob * _PAIR_OUT * n_pairs * 2 + 8 * poff[g] * 16
-            for v0 in range(0, _PAIR_OUT // 8, _PAIR_VECS):
-                w_off = gbase + v0 * pg * 16
-                t0 = 0
-                while t0 + _PAIR_TOKS <= n_tok:
-                    _pairs_main(packed, w_off, pg * 16, cpk, t0 * n_pairs + poff[g], n_pairs, pg,
-                                buf, t0 * _PAIR_OUT + v0 * 8, _PAIR_OUT)
-                    t0 += _PAIR_TOKS
-                while t0 < n_tok:
-                    _pairs_tail(packed, w_off, pg * 16, cpk, t0 * n_pairs + poff[g], n_pairs, pg,
-                                buf, t0 * _PAIR_OUT + v0 * 8, _PAIR_OUT)
-                    t0 += 1
+            _pair_group_pass(packed, gbase, pg * 16, cpk, poff[g], n_pairs, pg, buf, n_tok)
             _finish_group(buf, no_corr, g, ob, width, scales_blk, write_acc, acc_out, sl, yb)
         if not write_acc:
             _store_block(yb, y, o0, width, vth)
@@ -544,6 +563,7 @@ _quads_tail = quad_block(_QUAD_VECS, 1, steps=_QUAD_STEPS)
 #: (16 x 64 outputs) stay in L1 while the weights stream through, and later chunks read the block's
 #: weights (229 KiB on the 7B gate shape) from L2. 64 calibrated tokens: 16 fastest of 8 / 16 / 32 / 64.
 _QUAD_TOKEN_CHUNK = 16
+_quad_group_pass = _token_block_pass(_quads_main, _quads_tail, _QUAD_VECS, _QUAD_TOKS)
 #: Channels per widening of the quad kernel: groups are padded to a multiple (zero counts).
 _QUAD_SPAN = 8 * _QUAD_STEPS
 _LANE_CHANNELS = np.array(QUAD_LANE_CHANNELS, dtype=np.int64)
@@ -726,17 +746,7 @@ def _quad_kernel(cpk, corr, group_ptr, large_tok, large_k, large_r, packed, word
             for g in range(n_groups):
                 qg = qoff[g + 1] - qoff[g]
                 gbase = ob * _PAIR_OUT * n_quads * 4 + 8 * qoff[g] * 32
-                for v0 in range(0, _PAIR_OUT // 8, _QUAD_VECS):
-                    w_off = gbase + v0 * qg * 32
-                    t0 = 0
-                    while t0 + _QUAD_TOKS <= nt:
-                        _quads_main(packed, w_off, qg * 32, cpk, (t_lo + t0) * n_quads + qoff[g], n_quads, qg,
-                                    buf, t0 * _PAIR_OUT + v0 * 8, _PAIR_OUT)
-                        t0 += _QUAD_TOKS
-                    while t0 < nt:
-                        _quads_tail(packed, w_off, qg * 32, cpk, (t_lo + t0) * n_quads + qoff[g], n_quads, qg,
-                                    buf, t0 * _PAIR_OUT + v0 * 8, _PAIR_OUT)
-                        t0 += 1
+                _quad_group_pass(packed, gbase, qg * 32, cpk, t_lo * n_quads + qoff[g], n_quads, qg, buf, nt)
                 if group_ptr[g + 1] > group_ptr[g]:
                     _add_remainders(buf, words, gbase, qg, group_ptr[g], group_ptr[g + 1], large_tok, large_k,
                                     large_r, t_lo, t_hi)
