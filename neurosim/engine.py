@@ -569,8 +569,8 @@ _QUAD_SPAN = 8 * _QUAD_STEPS
 _LANE_CHANNELS = np.array(QUAD_LANE_CHANNELS, dtype=np.int64)
 #: ``kernel="auto"`` prefers the quad kernel over the pair kernel while at most this fraction of the
 #: nonzero counts exceeds a quarter of the lane budget: a cheap proxy for lanes over budget, whose
-#: remainders each cost a pass over their weights in every output block (calibrated activations at k = 3: under 1% of
-#: the counts exceed it, about 0.1% leave a remainder).
+#: remainders each cost a pass over their weights in every output block (calibrated activations at
+#: k = 3: under 1% of the counts exceed it, about 0.1% leave a remainder).
 _QUAD_MAX_LARGE = 0.0625
 _QUAD_LARGE_COUNT = QUAD_LANE_BUDGET // 4
 
@@ -707,14 +707,15 @@ def _remainder_plan(large_ptr, large_ch, large_r, n_tok, n_groups, bounds):  # p
 @numba.njit(**njit_options())
 def _add_remainders(buf, words, gbase, qg, lo, hi, large_tok, large_k, large_r, t_lo,
                     t_hi):  # pragma: no cover - the quad path runs compiled only
-    # The rare large remainders of one group (entries lo:hi, any token) for one output block, from
-    # the packed weights the block has just streamed (in L1/L2), read as 32-bit words (one per output
-    # and quad): outputs 8v..8v+7 of group channel k are byte k & 3 of the 8 words from
-    # gbase / 4 + 8 qg v + 8 (k >> 2), stored + 128. The tail block's padding outputs hold weight 0
-    # (stored 128), so all 64 are added. Gathered copies of the rows cost a gather pass per call and
-    # their DRAM traffic instead: 2.2 ms of 30 at 64 calibrated tokens (179 remainders), this way
-    # 0.2-0.9 ms over repeated runs. A separate call, made only for groups that have remainders: inlined into the quad
-    # kernel's group loop, such a loop slowed the whole kernel by 3-15% even where it ran no iteration.
+    # The rare large remainders of one group (entries lo:hi) whose tokens fall in the chunk
+    # [t_lo, t_hi), for one output block, from the packed weights the block has just streamed (in
+    # L1/L2), read as 32-bit words (one per output and quad): outputs 8v..8v+7 of group channel k are
+    # byte k & 3 of the 8 words from gbase / 4 + 8 qg v + 8 (k >> 2), stored + 128. The tail block's
+    # padding outputs hold weight 0 (stored 128), so all 64 are added. Gathered copies of the rows
+    # cost a gather pass per call and their DRAM traffic instead: 2.2 ms of 30 at 64 calibrated tokens
+    # (179 remainders), this way 0.2-0.9 ms over repeated runs. A separate call, made only for groups
+    # that have remainders: inlined into the quad kernel's group loop, such a loop slowed the whole
+    # kernel by 3-15% even where it ran no iteration.
     for e in range(lo, hi):
         if large_tok[e] < t_lo or large_tok[e] >= t_hi:
             continue
