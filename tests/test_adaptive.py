@@ -284,3 +284,10 @@ def test_count_overflow_is_a_typed_error() -> None:
     # Vth clamps at 1e4, so x = 1e300 would give a count far beyond int64 (was silent garbage).
     with pytest.raises(OverflowRiskError, match=r"'x' / Vth reaches 1e\+296, beyond int64"):
         spike_counts(np.array([1e300, 0.0]))
+
+
+def test_count_overflow_with_an_enormous_k_is_a_typed_error() -> None:
+    # Vth = mean|x| / k = 500 is not clamped, yet x / Vth = 2e30: the bound k * features + 1/2 on
+    # |counts| is itself beyond int64, so the ratio must still be checked.
+    with pytest.raises(OverflowRiskError, match=r"'x' / Vth reaches 2e\+30, beyond int64"):
+        spike_counts(np.array([1e33, 0.0]), k=1e30)
