@@ -51,6 +51,7 @@ __all__ = [
     "representable_range",
     "resolve_time_steps",
     "spikes_per_count",
+    "steps_for_range",
     "time_steps_needed",
 ]
 
@@ -91,6 +92,11 @@ def time_steps_needed(counts: np.ndarray, coding: str) -> int:
     counts = as_int_counts(counts)
     # min and max once, no |counts| temporary: this runs on every projection call.
     lo, hi = (int(counts.min()), int(counts.max())) if counts.size else (0, 0)
+    return _steps_for_range(lo, hi, coding)
+
+
+def _steps_for_range(lo: int, hi: int, coding: str) -> int:
+    # time_steps_needed from the counts' smallest and largest value (with the sign check)
     _check_min(lo, coding)
     if lo == np.iinfo(np.int64).min:
         # -lo would not fit int64 and the code would be silently wrong.
@@ -146,15 +152,29 @@ def _check_min(lowest: int, coding: str) -> None:
 
 
 def resolve_time_steps(counts: np.ndarray, coding: str, time_steps: int | None) -> int:
-    needed = time_steps_needed(counts, coding)
+    check_coding(coding)
+    counts = as_int_counts(counts)
+    lo, hi = (int(counts.min()), int(counts.max())) if counts.size else (0, 0)
+    return steps_for_range(lo, hi, coding, time_steps)
+
+
+def steps_for_range(lo: int, hi: int, coding: str, time_steps: int | None) -> int:
+    """:func:`resolve_time_steps` for counts whose smallest and largest values are ``lo`` and ``hi``.
+
+    For callers that already hold both (the engine gets them from its one pass over the counts);
+    same checks and errors: the sign for unsigned coders, then the steps needed or the fit of
+    ``time_steps``.
+    """
+    check_coding(coding)
+    needed = _steps_for_range(lo, hi, coding)
     if time_steps is None:
         return needed
     time_steps = _as_steps(time_steps)
-    lo, hi = representable_range(coding, time_steps)
-    if counts.size and (counts.min() < lo or counts.max() > hi):
+    low, high = representable_range(coding, time_steps)
+    if lo < low or hi > high:
         raise CodingRangeError(
-            f"'counts' span [{counts.min()}, {counts.max()}] but {coding!r} coding in "
-            f"{time_steps} steps represents [{lo}, {hi}]; use time_steps >= {needed} or None"
+            f"'counts' span [{lo}, {hi}] but {coding!r} coding in "
+            f"{time_steps} steps represents [{low}, {high}]; use time_steps >= {needed} or None"
         )
     return int(time_steps)
 

@@ -16,12 +16,12 @@ import numpy as np
 
 from neurosim._config import njit_options
 from neurosim.budget import check_memory
-from neurosim.coding import CODINGS, check_coding, resolve_time_steps
+from neurosim.coding import CODINGS, check_coding, steps_for_range
 from neurosim.exceptions import InputError, ShapeError
 from neurosim.validation import as_int_counts
 
 __all__ = ["BINARY", "TERNARY", "TWOS_COMPLEMENT", "TokenEvents", "add_count_events", "as_counts_2d", "check_codable",
-           "coder_id", "group_bounds", "token_events"]
+           "check_codable_range", "coder_id", "group_bounds", "token_events"]
 
 # Coder ids handed to the compiled kernels: each coder's position in neurosim.coding.CODINGS, the one
 # list of coders (a coder renamed or removed there fails here at import, not silently in a kernel).
@@ -206,14 +206,21 @@ def check_codable(counts2d: np.ndarray, coding: str, time_steps: int | None = No
     :func:`token_events`).
     """
     check_coding(coding)
-    n_steps = resolve_time_steps(counts2d, coding, time_steps)  # checks the sign too
-    if _CODE_IDS[coding] in (BINARY, TERNARY):
-        total = float(np.abs(counts2d).sum(dtype=np.float64))
-        if total > _MAX_EVENTS:
-            raise InputError(
-                f"{coding!r} coding of 'counts' needs {total:.3g} events (one per unit of count), more "
-                f"than the {_MAX_EVENTS} the engine materialises; use a bitwise coder"
-            )
+    lo, hi = (int(counts2d.min()), int(counts2d.max())) if counts2d.size else (0, 0)
+    unary = _CODE_IDS[coding] in (BINARY, TERNARY)
+    total = float(np.abs(counts2d).sum(dtype=np.float64)) if unary else 0.0
+    return check_codable_range(lo, hi, total, coding, time_steps)
+
+
+def check_codable_range(lo: int, hi: int, total_abs: float, coding: str, time_steps: int | None = None) -> int:
+    """:func:`check_codable` for counts with smallest value ``lo``, largest ``hi`` and ``sum |c|`` =
+    ``total_abs`` (read only by the unary coders), for callers that already hold them."""
+    n_steps = steps_for_range(lo, hi, coding, time_steps)  # checks the sign too
+    if _CODE_IDS[coding] in (BINARY, TERNARY) and total_abs > _MAX_EVENTS:
+        raise InputError(
+            f"{coding!r} coding of 'counts' needs {total_abs:.3g} events (one per unit of count), more "
+            f"than the {_MAX_EVENTS} the engine materialises; use a bitwise coder"
+        )
     return n_steps
 
 
