@@ -54,6 +54,26 @@ def test_threshold_is_mean_abs_over_last_axis_divided_by_k(shape: tuple[int, ...
     np.testing.assert_allclose(vth.reshape(-1), naive, rtol=1e-14)
 
 
+@pytest.mark.parametrize("features", [1, 7, 8, 9, 127, 128, 129, 136, 1000, 3584, 18944])
+@pytest.mark.parametrize("rounding", ["half_even", "half_up"])
+def test_threshold_and_counts_are_numpy_arithmetic_bit_for_bit(features: int, rounding: str) -> None:
+    # The compiled threshold sums |x| the way numpy's add.reduce does (pairwise, split at 128
+    # values into halves that are multiples of 8), so Vth equals np.mean(|x|) / k clipped to the last
+    # bit, and the counts equal numpy's rint / floor(+ 1/2) of x / Vth. Lengths around the 8 and 128
+    # boundaries and the model widths (3584, 18944); leading axes of 0, 1 and 2 dimensions.
+    rng = np.random.default_rng(features)
+    for shape in ((features,), (3, features), (2, 2, features)):
+        x = _random_x(features, shape) * 10.0 ** rng.uniform(-6, 6)
+        k = float(rng.choice([0.5, 3.0, 7.25]))
+        expected_vth = np.clip(np.abs(x).sum(axis=-1, keepdims=True) / features / k, VTH_MIN, VTH_MAX)
+        ratio = x / expected_vth
+        expected = (np.rint(ratio) if rounding == "half_even" else np.floor(ratio + 0.5)).astype(np.int64)
+        counts, vth = spike_counts(x, k, rounding=rounding)
+        assert vth.tobytes() == expected_vth.tobytes()
+        assert adaptive_threshold(x, k).tobytes() == expected_vth.tobytes()
+        np.testing.assert_array_equal(counts, expected)
+
+
 def test_threshold_clamps_at_both_ends() -> None:
     x = np.array([[0.0, 0.0, 0.0], [1e-9, -1e-9, 0.0], [3e6, -3e6, 3e6], [3.0, -3.0, 3.0]])
     vth = adaptive_threshold(x, 3.0)[:, 0]
