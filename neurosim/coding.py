@@ -58,6 +58,7 @@ __all__ = [
 Coding = Literal["binary", "ternary", "bitwise", "bidirectional", "twos-complement"]
 CODINGS: tuple[str, ...] = ("binary", "ternary", "bitwise", "bidirectional", "twos-complement")
 _UNSIGNED = frozenset({"binary", "bitwise"})
+_INT64_MIN = -(2**63)
 _UNARY = frozenset({"binary", "ternary"})
 # Place values 2**(T-1) must fit in int64, and numba/NumPy shifts by >= 64 bits are undefined.
 _MAX_BIT_STEPS = 63
@@ -98,7 +99,7 @@ def time_steps_needed(counts: np.ndarray, coding: str) -> int:
 def _steps_for_range(lo: int, hi: int, coding: str) -> int:
     # time_steps_needed from the counts' smallest and largest value (with the sign check)
     _check_min(lo, coding)
-    if lo == np.iinfo(np.int64).min:
+    if lo == _INT64_MIN:
         # -lo would not fit int64 and the code would be silently wrong.
         raise CodingRangeError("'counts' holds -2**63, whose magnitude does not fit in int64")
     peak = max(hi, -lo)

@@ -98,7 +98,7 @@ import numpy as np
 
 from neurosim._config import njit_options, parallel_options
 from neurosim._int8_dot import QUAD_LANE_BUDGET, QUAD_LANE_CHANNELS, add_byte_column, pair_block, quad_block
-from neurosim.validation import as_float_array
+from neurosim.validation import as_float_array, nonfinite_error
 from neurosim.adaptive import spike_counts
 from neurosim.coding import check_coding, resolve_time_steps
 from neurosim.exceptions import InputError, OverflowRiskError, ShapeError, unknown_name
@@ -169,11 +169,37 @@ class _CountStats:
     total_abs: float  # sum |c| (float64: the unary coders' event count)
 
 
+@numba.njit(**njit_options(), inline="always")
+def _group_stats(c2, tok, lo, hi, large, lowest, highest):
+    # One (token, group) of the counts, in L1: min, max, max |c|, nonzero and large counts first
+    # (int64, vectorised), then the sum of |c| in int64 where it cannot wrap (max * length < 2**62),
+    # else in float64 (cannot wrap). abs(-2**63) wraps to itself (negative): the coders' check
+    # rejects that value from lowest.
+    g_max = 0
+    nz = 0
+    big = 0
+    for i in range(lo, hi):
+        c = c2[tok, i]
+        a = abs(c)
+        lowest = min(lowest, c)
+        highest = max(highest, c)
+        g_max = max(g_max, a)
+        nz += a != 0
+        big += a > large
+    if g_max < (2**62) // max(1, hi - lo):
+        total = 0
+        for i in range(lo, hi):
+            total += abs(c2[tok, i])
+        ftotal = float(total)
+    else:
+        ftotal = 0.0
+        for i in range(lo, hi):
+            ftotal += abs(float(c2[tok, i]))
+    return g_max, nz, big, ftotal, lowest, highest
+
+
 @numba.njit(**njit_options())
 def _count_stats_kernel(c2, bounds, large):
-    # One pass per (token, group), in L1: min, max and max |c| first (int64, vectorised), then the
-    # group's sum of |c| in int64 where it cannot wrap (max * length < 2**62), else in float64 (cannot
-    # wrap). abs(-2**63) wraps to itself (negative): the coders' check rejects that value from lowest.
     worst = 0.0
     total_abs = 0.0
     nonzero = 0
@@ -183,42 +209,14 @@ def _count_stats_kernel(c2, bounds, large):
     highest = lowest
     for tok in range(c2.shape[0]):
         for g in range(bounds.shape[0] - 1):
-            g_max = 0
-            g_lo = lowest
-            g_hi = highest
-            nz = 0
-            big = 0
-            for i in range(bounds[g], bounds[g + 1]):
-                c = c2[tok, i]
-                a = abs(c)
-                g_lo = min(g_lo, c)
-                g_hi = max(g_hi, c)
-                g_max = max(g_max, a)
-                nz += a != 0
-                big += a > large
-            lowest = g_lo
-            highest = g_hi
+            g_max, nz, big, ftotal, lowest, highest = _group_stats(c2, tok, bounds[g], bounds[g + 1], large, lowest,
+                                                                   highest)
             nonzero += nz
             n_large += big
             max_abs = max(max_abs, g_max)
-            if g_max < (2**62) // max(1, bounds[g + 1] - bounds[g]):
-                total = 0
-                for i in range(bounds[g], bounds[g + 1]):
-                    total += abs(c2[tok, i])
-                ftotal = float(total)
-            else:
-                ftotal = 0.0
-                for i in range(bounds[g], bounds[g + 1]):
-                    ftotal += abs(float(c2[tok, i]))
             worst = max(worst, ftotal)
             total_abs += ftotal
     return worst, nonzero, n_large, max_abs, lowest, highest, total_abs
-
-
-def _count_stats(c2: np.ndarray, bounds: np.ndarray) -> _CountStats:
-    worst, nonzero, n_large, max_abs, lowest, highest, total_abs = _count_stats_kernel(c2, bounds, _QUAD_LARGE_COUNT)
-    return _CountStats(float(worst), int(c2.size), int(nonzero), int(n_large), int(max_abs), int(lowest),
-                       int(highest), float(total_abs))
 
 
 def _dtype_for_bound(worst_group_sum: float) -> np.dtype:
@@ -246,19 +244,57 @@ def _width_plan(c2: np.ndarray, bounds: np.ndarray, coding: str, time_steps: int
     return _dtype_for_bound(stats.worst_group_sum), stats
 
 
-def _plan(c2: np.ndarray, bounds: np.ndarray, coding: str, time_steps: int | None,
-          merge_planes: bool) -> tuple[int, np.dtype, _CountStats]:
-    """Time steps of the code, accumulator dtype and count statistics from one pass over the counts.
+def _stats_from(raw: tuple, size: int) -> _CountStats:
+    worst, nonzero, n_large, max_abs, lowest, highest, total_abs = raw
+    return _CountStats(float(worst), int(size), int(nonzero), int(n_large), int(max_abs), int(lowest), int(highest),
+                       float(total_abs))
 
-    The coders' checks first (the errors :func:`~neurosim.token_events.token_events` would raise),
-    then the width bound: the order the separate checks had. One compiled pass instead of a min, a
-    max and the statistics pass, each of which cost 0.03-0.1 ms with the weights just streamed
-    through the cache (8 tokens on the 7B gate shape).
+
+def _count_stats(c2: np.ndarray, bounds: np.ndarray) -> _CountStats:
+    return _stats_from(_count_stats_kernel(c2, bounds, _QUAD_LARGE_COUNT), c2.size)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What one pass over the counts decides before a kernel runs (see :func:`_plan`)."""
+
+    n_steps: int  # time steps of the code
+    acc_dtype: np.dtype
+    stats: _CountStats
+    quad_split: tuple | None  # _prepare_kernel's split for the quad kernel, where it may run
+
+
+_NO_VTH = np.ones(0, dtype=np.float64)
+
+
+def _plan(c2: np.ndarray, weight: QuantizedWeight, coding: str, time_steps: int | None, merge_planes: bool, *,
+          split: bool = False, vth: np.ndarray | None = None) -> _Plan:
+    """Time steps of the code, accumulator dtype, count statistics and (``split``) the quad kernel's
+    count split, from one compiled call; ``vth`` (float64, 1-D), when given, is checked in it too.
+
+    Errors in the order the separate checks had: the thresholds, the coders' checks (those
+    :func:`~neurosim.token_events.token_events` would raise), then the width bound. Before, a min and
+    a max (the coders' checks), the statistics pass, the count split, the remainder regrouping and
+    the threshold checks ran as separate calls and passes, each 0.01-0.1 ms with the weights just
+    streamed through the cache (8 tokens on the 7B gate shape).
     """
-    stats = _count_stats(c2, bounds)
+    bounds = weight.group_bounds
+    raw, vth_finite, vth_positive, quad_split = _prepare_kernel(
+        c2, bounds, _QUAD_LARGE_COUNT, _NO_VTH if vth is None else vth, split, _quad_offsets(weight),
+        _LANE_CHANNELS, _QUAD_STEPS, QUAD_LANE_BUDGET)
+    if vth is not None:
+        _check_thresholds(vth, vth_finite, vth_positive)
+    stats = _stats_from(raw, c2.size)
     n_steps = check_codable_range(stats.lowest, stats.highest, stats.total_abs, coding, time_steps)
     acc_dtype, _ = _width_plan(c2, bounds, coding, time_steps, merge_planes, stats)
-    return n_steps, acc_dtype, stats
+    return _Plan(n_steps, acc_dtype, stats, quad_split if split else None)
+
+
+def _wants_split(path: str, kernel: str, merge_planes: bool, n_tok: int) -> bool:
+    # Where the quad kernel may run (see _choose_kernel), the count split is made in the same call
+    # as the statistics; if another kernel is chosen it goes unused (one pass over the counts).
+    return (path == "event" and merge_planes and not numba.config.DISABLE_JIT
+            and (kernel == "quads" or (kernel == "auto" and n_tok >= _PAIR_MIN_TOKENS)))
 
 
 def accumulator_dtype(counts: Any, group_size: int | None, *, coding: str = "bidirectional",
@@ -737,6 +773,35 @@ def _remainder_plan(large_ptr, large_ch, large_r, n_tok, n_groups, bounds):  # p
 
 
 @numba.njit(**njit_options())
+def _prepare_kernel(c2, bounds, large, vth, split, qoff, lane_channels, steps, budget):
+    # Everything the engine needs from the counts before a kernel runs, in one call (each numpy or
+    # compiled call costs 10-50 us when the weights have just flushed the caches): the count
+    # statistics, whether every threshold is finite and > 0, and, when `split`, the quad kernel's
+    # split of the counts (small int8 parts, offset corrections, remainders regrouped by group),
+    # from the counts the statistics pass has just brought into cache.
+    stats = _count_stats_kernel(c2, bounds, large)
+    vth_finite = True
+    vth_positive = True
+    for v in vth:
+        vth_finite &= np.isfinite(v)
+        vth_positive &= v > 0
+    n_tok = c2.shape[0]
+    n_groups = bounds.shape[0] - 1
+    if not split:
+        n_tok = 0
+    small = np.zeros(n_tok * 4 * qoff[qoff.shape[0] - 1], dtype=np.int8)
+    corr = np.empty((n_tok, n_groups), dtype=np.int32)
+    large_ptr = np.zeros(n_tok * n_groups + 1, dtype=np.int64)
+    n_rem = stats[1] if split else 0  # at most one remainder per nonzero count
+    large_ch = np.empty(n_rem, dtype=np.int64)
+    large_r = np.empty(n_rem, dtype=np.int32)
+    _split_counts_kernel(c2[:n_tok], bounds, qoff, lane_channels, steps, budget, small, corr, large_ptr, large_ch,
+                         large_r)
+    plan = _remainder_plan(large_ptr, large_ch, large_r, n_tok, n_groups, bounds)
+    return stats, vth_finite, vth_positive, (small, corr) + plan
+
+
+@numba.njit(**njit_options())
 def _add_remainders(buf, words, gbase, qg, lo, hi, large_tok, large_k, large_r, t_lo,
                     t_hi):  # pragma: no cover - the quad path runs compiled only
     # The rare large remainders of one group (entries lo:hi) whose tokens fall in the chunk
@@ -789,6 +854,7 @@ def _quad_kernel(cpk, corr, group_ptr, large_tok, large_k, large_r, packed, word
 
 
 _QUAD_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_QOFF_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _SCALE_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -810,13 +876,25 @@ def _block_scales(weight: QuantizedWeight) -> np.ndarray:
     return cached
 
 
+def _quad_offsets(weight: QuantizedWeight) -> np.ndarray:
+    """Quads before each group of the quad layout (``n_groups + 1``, int64): each group padded to a
+    multiple of :data:`_QUAD_SPAN` channels. Cached apart from the packed weights, which the count
+    split needs without them."""
+    qoff = _QOFF_CACHE.get(weight)
+    if qoff is None:
+        bounds = weight.group_bounds
+        qoff = np.zeros(bounds.shape[0], dtype=np.int64)
+        np.cumsum(_QUAD_SPAN // 4 * ((np.diff(bounds) + _QUAD_SPAN - 1) // _QUAD_SPAN), out=qoff[1:])
+        qoff.setflags(write=False)
+        _QOFF_CACHE[weight] = qoff
+    return qoff
+
+
 def _quad_layout(weight: QuantizedWeight) -> tuple[np.ndarray, np.ndarray]:
     cached = _QUAD_CACHE.get(weight)
     if cached is None:
         bounds = weight.group_bounds
-        qoff = np.zeros(bounds.shape[0], dtype=np.int64)
-        # quads per group, the group padded to a multiple of _QUAD_SPAN channels
-        np.cumsum(_QUAD_SPAN // 4 * ((np.diff(bounds) + _QUAD_SPAN - 1) // _QUAD_SPAN), out=qoff[1:])
+        qoff = _quad_offsets(weight)
         n_ob = -(-weight.out_features // _PAIR_OUT)
         packed = np.full(n_ob * _PAIR_OUT * int(qoff[-1]) * 4, 128, dtype=np.uint8)
         _pack_quads_kernel(weight.q, bounds, qoff, packed)
@@ -826,24 +904,14 @@ def _quad_layout(weight: QuantizedWeight) -> tuple[np.ndarray, np.ndarray]:
     return cached
 
 
-def _run_quads(c2: np.ndarray, weight: QuantizedWeight, write_acc: bool, acc_out: np.ndarray,
-               y: np.ndarray, vth: np.ndarray, nonzero: int) -> None:
+def _run_quads(quad_split: tuple, weight: QuantizedWeight, n_tok: int, write_acc: bool, acc_out: np.ndarray,
+               y: np.ndarray, vth: np.ndarray) -> None:
+    # quad_split: _prepare_kernel's (small, corr, group_ptr, large_tok, large_k, large_r)
     packed, qoff = _quad_layout(weight)
-    n_tok = c2.shape[0]
-    bounds = weight.group_bounds
-    n_groups = bounds.shape[0] - 1
-    small = np.zeros(n_tok * 4 * int(qoff[-1]), dtype=np.int8)
-    corr = np.empty((n_tok, n_groups), dtype=np.int32)
-    large_ptr = np.zeros(n_tok * n_groups + 1, dtype=np.int64)
-    large_ch = np.empty(nonzero, dtype=np.int64)  # at most one remainder per nonzero count
-    large_r = np.empty(nonzero, dtype=np.int32)
-    _split_counts_kernel(c2, bounds, qoff, _LANE_CHANNELS, _QUAD_STEPS, QUAD_LANE_BUDGET, small, corr, large_ptr,
-                         large_ch, large_r)
-    group_ptr, large_tok, large_k, large_r = _remainder_plan(large_ptr, large_ch, large_r, n_tok, n_groups, bounds)
     # packed as 32-bit words for the remainders: byte h of a word is bits 8h..8h+7 on the
     # little-endian hosts Numba targets (x86-64, AArch64, ppc64le)
-    _quad_kernel(small, corr, group_ptr, large_tok, large_k, large_r, packed, packed.view(np.uint32), qoff,
-                 weight.scales_t, _block_scales(weight), n_tok, write_acc, acc_out, y, vth)
+    _quad_kernel(*quad_split, packed, packed.view(np.uint32), qoff, weight.scales_t, _block_scales(weight), n_tok,
+                 write_acc, acc_out, y, vth)
 
 
 # Pair-packed weights, built on first use per QuantizedWeight and dropped with it. The layout is
@@ -1017,15 +1085,14 @@ def _auto_block(block: int | None, n_tok: int, n_out: int) -> int:
 
 def _run_integer(c2: np.ndarray, ev: TokenEvents | None, weight: QuantizedWeight, path: str,
                  acc_dtype: np.dtype, *, write_acc: bool, merge_planes: bool,
-                 column_block: int | None, kernel: str = "auto", stats: _CountStats | None = None,
+                 column_block: int | None, kernel: str = "auto", plan: _Plan | None = None,
                  vth: np.ndarray | None = None) -> np.ndarray:
     # write_acc: the integer accumulators (tokens, groups, out); else the scaled output times vth
     # (one threshold per token, float64), the same operations in the same order on every path.
     n_tok = c2.shape[0]
-    column_block = _auto_block(column_block, n_tok, weight.out_features)
     if write_acc or vth is None:
         vth = np.ones(n_tok, dtype=np.float64)
-    chosen = (_choose_kernel(kernel, n_tok, stats, acc_dtype, merge_planes)
+    chosen = (_choose_kernel(kernel, n_tok, None if plan is None else plan.stats, acc_dtype, merge_planes)
               if path == "event" and n_tok else "walk")
     if write_acc:
         out = np.empty((n_tok, weight.n_groups, weight.out_features), dtype=acc_dtype)
@@ -1039,7 +1106,8 @@ def _run_integer(c2: np.ndarray, ev: TokenEvents | None, weight: QuantizedWeight
         y = out
         acc_out = np.zeros((1, 1, 1), dtype=acc_dtype)  # carries the dtype only
     if path == "event" and chosen == "quads":
-        _run_quads(c2, weight, write_acc, acc_out, y, vth, stats.nonzero)
+        # _wants_split holds wherever _choose_kernel can pick the quad kernel, so the plan has its split
+        _run_quads(plan.quad_split, weight, n_tok, write_acc, acc_out, y, vth)
         return out  # the token-block kernels multiply by vth as they store
     if path == "event" and chosen == "pairs":
         packed, poff = _pair_layout(weight)
@@ -1048,6 +1116,7 @@ def _run_integer(c2: np.ndarray, ev: TokenEvents | None, weight: QuantizedWeight
         _pair_kernel(cpk, packed, poff, weight.scales_t, _block_scales(weight), n_tok, write_acc, acc_out, y,
                      vth)
         return out
+    column_block = _auto_block(column_block, n_tok, weight.out_features)  # the walks' work items
     if path == "event" and merge_planes:
         _count_walk_kernel(c2, weight.group_bounds, weight.q_t, weight.scales_t, column_block,
                            write_acc, acc_out, y)
@@ -1125,12 +1194,13 @@ def integer_accumulate(
     column_block = _check_block(column_block)
     _check_kernel(kernel)
     c2, _ = as_counts_2d(counts, weight.in_features)
-    n_steps, acc_dtype, stats = _plan(c2, weight.group_bounds, coding, time_steps, merge_planes or path == "dense")
+    plan = _plan(c2, weight, coding, time_steps, merge_planes or path == "dense",
+                 split=_wants_split(path, kernel, merge_planes, c2.shape[0]))
     ev = (token_events(c2, coding, time_steps=time_steps, group_size=weight.group_size)
           if path == "event" and not merge_planes else None)  # only the event-by-event walk reads events
-    acc = _run_integer(c2, ev, weight, path, acc_dtype, write_acc=True, merge_planes=merge_planes,
-                       column_block=column_block, kernel=kernel, stats=stats)
-    return acc, _tally(c2, coding, n_steps, weight.out_features, name)
+    acc = _run_integer(c2, ev, weight, path, plan.acc_dtype, write_acc=True, merge_planes=merge_planes,
+                       column_block=column_block, kernel=kernel, plan=plan)
+    return acc, _tally(c2, coding, plan.n_steps, weight.out_features, name)
 
 
 def scale_accumulators(acc: np.ndarray, weight: QuantizedWeight, vth: Any, bias: Any = None) -> np.ndarray:
@@ -1166,31 +1236,42 @@ def scale_accumulators(acc: np.ndarray, weight: QuantizedWeight, vth: Any, bias:
     return y
 
 
-def _project(c2: np.ndarray, vth2: np.ndarray, weight: QuantizedWeight, bias: np.ndarray | None, coding: str,
+def _project(c2: np.ndarray, vth: np.ndarray, weight: QuantizedWeight, bias: np.ndarray | None, coding: str,
              path: str, merge_planes: bool, column_block: int | None, time_steps: int | None, kernel: str,
-             plan: tuple[int, np.dtype, _CountStats] | None) -> np.ndarray:
-    # plan: _plan's result for the integer paths (None for the float path)
+             plan: _Plan | None) -> np.ndarray:
+    # vth: one float64 threshold per token (1-D); plan: _plan's result for the integer paths (None for
+    # the float path)
     if path == "float":
-        y = (c2 * vth2) @ weight.dequantize().T
+        y = (c2 * vth[:, None]) @ weight.dequantize().T
     else:
-        _, acc_dtype, stats = plan
         ev = (token_events(c2, coding, time_steps=time_steps, group_size=weight.group_size)
               if path == "event" and not merge_planes else None)  # only the event-by-event walk reads events
-        y = _run_integer(c2, ev, weight, path, acc_dtype, write_acc=False, merge_planes=merge_planes,
-                         column_block=column_block, kernel=kernel, stats=stats,
-                         vth=np.ascontiguousarray(vth2, dtype=np.float64).reshape(-1))
+        y = _run_integer(c2, ev, weight, path, plan.acc_dtype, write_acc=False, merge_planes=merge_planes,
+                         column_block=column_block, kernel=kernel, plan=plan, vth=vth)
     if bias is not None:
         y += bias
     return y
 
 
 def _codable_plan(c2: np.ndarray, weight: QuantizedWeight, coding: str, path: str, time_steps: int | None,
-                  merge_planes: bool) -> tuple[int, tuple[int, np.dtype, _CountStats] | None]:
-    # time steps, and _plan's result for the integer paths (the float path only checks codability)
+                  merge_planes: bool, kernel: str, vth: np.ndarray | None = None) -> tuple[int, _Plan | None]:
+    # time steps, and _plan's result for the integer paths (the float path only checks codability,
+    # and vth when given)
     if path == "float":
+        if vth is not None:
+            _check_thresholds(vth)
         return check_codable(c2, coding, time_steps), None
-    plan = _plan(c2, weight.group_bounds, coding, time_steps, merge_planes or path == "dense")
-    return plan[0], plan
+    plan = _plan(c2, weight, coding, time_steps, merge_planes or path == "dense",
+                 split=_wants_split(path, kernel, merge_planes, c2.shape[0]), vth=vth)
+    return plan.n_steps, plan
+
+
+def _check_thresholds(vth: np.ndarray, finite: bool | None = None, positive: bool | None = None) -> None:
+    # project_counts' thresholds: finite and > 0 (the flags when _prepare_kernel computed them)
+    if not (np.isfinite(vth).all() if finite is None else finite):
+        raise nonfinite_error(vth, "vth")
+    if not ((vth > 0).all() if positive is None else positive):
+        raise InputError(f"'vth' must be > 0 (got min {vth.min()!r})")
 
 
 def project_counts(
@@ -1230,19 +1311,17 @@ def project_counts(
     column_block = _check_block(column_block)
     _check_kernel(kernel)
     c2, lead = as_counts_2d(counts, weight.in_features)
-    v = as_float_array(vth, "vth", min_ndim=0)
+    v = as_float_array(vth, "vth", min_ndim=0, check_finite=False)  # values checked in _plan
     if v.size != c2.shape[0]:
         raise ShapeError(
             f"'vth' must hold one threshold per token, shape {(*lead, 1)} (got {v.shape})"
         )
-    if (v <= 0).any():
-        raise InputError(f"'vth' must be > 0 (got min {v.min()!r})")
     b = None if bias is None else _check_bias(bias, weight.out_features)
     # The kernels read the counts directly (a (token, channel)'s merged multiplier is its count):
     # check they are codable, and build the events only if the event-by-event walk runs.
-    _, plan = _codable_plan(c2, weight, coding, path, time_steps, merge_planes)
-    y = _project(c2, v.reshape(-1, 1), weight, b, coding, path, merge_planes, column_block, time_steps, kernel,
-                 plan)
+    v = v.reshape(-1)
+    _, plan = _codable_plan(c2, weight, coding, path, time_steps, merge_planes, kernel, v)
+    y = _project(c2, v, weight, b, coding, path, merge_planes, column_block, time_steps, kernel, plan)
     return y.reshape(*lead, weight.out_features)
 
 
@@ -1334,7 +1413,7 @@ def w8aspike_linear(
     weight = _check_weight(weight)
     column_block = _check_block(column_block)
     _check_kernel(kernel)
-    x = as_float_array(x, "x")
+    x = as_float_array(x, "x", check_finite=False)  # spike_counts checks it (same error)
     if x.shape[-1] != weight.in_features:
         raise ShapeError(
             f"'x' has {x.shape[-1]} features in its last axis but the weight has "
@@ -1343,9 +1422,8 @@ def w8aspike_linear(
     b = None if bias is None else _check_bias(bias, weight.out_features)
     counts, vth = spike_counts(x, k)
     c2 = np.ascontiguousarray(counts.reshape(-1, weight.in_features))
-    n_steps, plan = _codable_plan(c2, weight, coding, path, time_steps, merge_planes)  # token_events' errors
-    y = _project(c2, vth.reshape(-1, 1), weight, b, coding, path, merge_planes, column_block, time_steps, kernel,
-                 plan)
+    n_steps, plan = _codable_plan(c2, weight, coding, path, time_steps, merge_planes, kernel)  # token_events' errors
+    y = _project(c2, vth.reshape(-1), weight, b, coding, path, merge_planes, column_block, time_steps, kernel, plan)
     tally = _tally(c2, coding, n_steps, weight.out_features, name)
     return SpikingLinearResult(
         output=y.reshape(*x.shape[:-1], weight.out_features), tally=tally, counts=counts, vth=vth,

@@ -128,11 +128,14 @@ class QuantizedWeight:
         """Number of scale groups along the input axis."""
         return int(self.scales.shape[1])
 
-    @property
+    @cached_property
     def group_bounds(self) -> np.ndarray:
-        """int64 ``[n_groups + 1]``: group g covers input channels ``bounds[g]:bounds[g+1]``."""
+        """int64 ``[n_groups + 1]``, read-only: group g covers input channels ``bounds[g]:bounds[g+1]``.
+        Built once, cached (the engine reads it on every call)."""
         size = self.in_features if self.group_size is None else self.group_size
-        return np.minimum(np.arange(self.n_groups + 1, dtype=np.int64) * size, self.in_features)
+        bounds = np.minimum(np.arange(self.n_groups + 1, dtype=np.int64) * size, self.in_features)
+        bounds.setflags(write=False)
+        return bounds
 
     @cached_property
     def q_t(self) -> np.ndarray:

@@ -474,6 +474,29 @@ def test_quad_kernel_is_exact_across_token_chunks():
                                       project_counts(counts, vth, qw, path="dense"))
 
 
+def test_the_count_split_is_made_wherever_the_quad_kernel_can_run():
+    # The quad kernel's count split is made speculatively in the statistics call (_plan); the quad
+    # path reads it from the plan, so every (kernel, tokens, merge_planes) that can choose the quad
+    # kernel must ask for it.
+    import numba
+
+    from neurosim import engine
+    from neurosim.adaptive import spike_counts
+    from neurosim.analysis.calibration import calibrated_activations
+
+    if numba.config.DISABLE_JIT:
+        pytest.skip("the quad kernel runs compiled only")
+    qw = quantize_weight(np.random.default_rng(3).normal(size=(16, 256)), group_size=128)
+    for tokens in (1, 2, 3, 17):
+        c2 = spike_counts(calibrated_activations(tokens, 256, seed=tokens), 3.0)[0]
+        for merge in (True, False):
+            for kernel in EVENT_KERNELS:
+                plan = engine._plan(c2, qw, "bidirectional", None, merge,
+                                    split=engine._wants_split("event", kernel, merge, tokens))
+                chosen = engine._choose_kernel(kernel, tokens, plan.stats, plan.acc_dtype, merge)
+                assert chosen != "quads" or plan.quad_split is not None, (tokens, merge, kernel)
+
+
 def test_counts_beyond_int16_fall_back_to_the_walk_exactly():
     counts = np.zeros((5, 8), dtype=np.int64)
     counts[:, 0] = 2**15  # one past the int16 range; the bound still fits int32
