@@ -279,7 +279,7 @@ def multiply_add_floor(qw, counts: np.ndarray, flush: CacheFlusher, repeats: int
     remainders) can go below with this kernel. Benchmark-only, it uses the engine's private quad
     kernel pieces.
     """
-    packed, qoff = engine._quad_layout(qw)
+    packed, qoff, _ = engine._quad_layout(qw)
     n_tok = counts.shape[0]
     n_groups = qw.n_groups
     small = np.zeros(n_tok * 4 * int(qoff[-1]), dtype=np.int8)

@@ -890,7 +890,10 @@ def _quad_offsets(weight: QuantizedWeight) -> np.ndarray:
     return qoff
 
 
-def _quad_layout(weight: QuantizedWeight) -> tuple[np.ndarray, np.ndarray]:
+def _quad_layout(weight: QuantizedWeight) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The quad kernel's packed weights (uint8, see :func:`_pack_quads_kernel`), quad offsets, and the
+    packed weights viewed as 32-bit words for the remainders (byte h of a word is bits 8h..8h+7 on
+    the little-endian hosts Numba targets: x86-64, AArch64, ppc64le). Built once per weight."""
     cached = _QUAD_CACHE.get(weight)
     if cached is None:
         bounds = weight.group_bounds
@@ -899,7 +902,7 @@ def _quad_layout(weight: QuantizedWeight) -> tuple[np.ndarray, np.ndarray]:
         packed = np.full(n_ob * _PAIR_OUT * int(qoff[-1]) * 4, 128, dtype=np.uint8)
         _pack_quads_kernel(weight.q, bounds, qoff, packed)
         packed.setflags(write=False)
-        cached = (packed, qoff)
+        cached = (packed, qoff, packed.view(np.uint32))
         _QUAD_CACHE[weight] = cached
     return cached
 
@@ -907,11 +910,9 @@ def _quad_layout(weight: QuantizedWeight) -> tuple[np.ndarray, np.ndarray]:
 def _run_quads(quad_split: tuple, weight: QuantizedWeight, n_tok: int, write_acc: bool, acc_out: np.ndarray,
                y: np.ndarray, vth: np.ndarray) -> None:
     # quad_split: _prepare_kernel's (small, corr, group_ptr, large_tok, large_k, large_r)
-    packed, qoff = _quad_layout(weight)
-    # packed as 32-bit words for the remainders: byte h of a word is bits 8h..8h+7 on the
-    # little-endian hosts Numba targets (x86-64, AArch64, ppc64le)
-    _quad_kernel(*quad_split, packed, packed.view(np.uint32), qoff, weight.scales_t, _block_scales(weight), n_tok,
-                 write_acc, acc_out, y, vth)
+    packed, qoff, words = _quad_layout(weight)
+    _quad_kernel(*quad_split, packed, words, qoff, weight.scales_t, _block_scales(weight), n_tok, write_acc, acc_out,
+                 y, vth)
 
 
 # Pair-packed weights, built on first use per QuantizedWeight and dropped with it. The layout is
