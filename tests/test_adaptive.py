@@ -60,9 +60,10 @@ def test_threshold_and_counts_are_numpy_arithmetic_bit_for_bit(features: int, ro
     # The compiled threshold sums |x| the way numpy's add.reduce does (pairwise, split at 128
     # values into halves that are multiples of 8), so Vth equals np.mean(|x|) / k clipped to the last
     # bit, and the counts equal numpy's rint / floor(+ 1/2) of x / Vth. Lengths around the 8 and 128
-    # boundaries and the model widths (3584, 18944); leading axes of 0, 1 and 2 dimensions.
+    # boundaries and the model widths (3584, 18944); leading axes of 0, 1 and 2 dimensions; 17 tokens
+    # take the parallel kernel.
     rng = np.random.default_rng(features)
-    for shape in ((features,), (3, features), (2, 2, features)):
+    for shape in ((features,), (3, features), (2, 2, features), (17, features)):
         x = _random_x(features, shape) * 10.0 ** rng.uniform(-6, 6)
         k = float(rng.choice([0.5, 3.0, 7.25]))
         expected_vth = np.clip(np.abs(x).sum(axis=-1, keepdims=True) / features / k, VTH_MIN, VTH_MAX)
@@ -304,6 +305,17 @@ def test_count_overflow_is_a_typed_error() -> None:
     # Vth clamps at 1e4, so x = 1e300 would give a count far beyond int64 (was silent garbage).
     with pytest.raises(OverflowRiskError, match=r"'x' / Vth reaches 1e\+296, beyond int64"):
         spike_counts(np.array([1e300, 0.0]))
+
+
+def test_count_overflow_is_caught_on_the_parallel_path_too() -> None:
+    # 20 tokens take the parallel kernel; one token's clamped threshold makes its counts overflow.
+    x = np.ones((20, 4))
+    x[13] = [1e300, 0.0, 0.0, 0.0]
+    with pytest.raises(OverflowRiskError, match=r"'x' / Vth reaches 1e\+296, beyond int64"):
+        spike_counts(x)
+    x[13] = [np.nan, 0.0, 0.0, 0.0]
+    with pytest.raises(InputError, match="must be finite"):
+        spike_counts(x)
 
 
 def test_count_overflow_with_an_enormous_k_is_a_typed_error() -> None:
