@@ -551,8 +551,13 @@ def _finish_group(buf, corr, g, ob, width, scales_blk, write_acc, acc_out, sl, y
         s_off = (ob * n_groups + g) * _PAIR_OUT
         for j in range(width):
             sl[j] = scales_blk[s_off + j]
-        for tok in range(n_tok):
-            _scale_into(yb, tok * _PAIR_OUT, sl, 0, buf, tok * _PAIR_OUT, width, np.float64(corr[tok, g]))
+        if width == _PAIR_OUT:
+            # a full block (all but the last): a constant trip count the compiler unrolls
+            for tok in range(n_tok):
+                _scale_into(yb, tok * _PAIR_OUT, sl, 0, buf, tok * _PAIR_OUT, _PAIR_OUT, np.float64(corr[tok, g]))
+        else:
+            for tok in range(n_tok):
+                _scale_into(yb, tok * _PAIR_OUT, sl, 0, buf, tok * _PAIR_OUT, width, np.float64(corr[tok, g]))
 
 
 @numba.njit(**njit_options(), inline="always")
