@@ -549,7 +549,7 @@ def _finish_group(buf, corr, g, ob, width, scales_blk, write_acc, acc_out, sl, y
                 acc_out[tok, g, ob * _PAIR_OUT + j] = buf[tok * _PAIR_OUT + j] - cr
     else:
         s_off = (ob * n_groups + g) * _PAIR_OUT
-        for j in range(width):
+        for j in range(_PAIR_OUT):  # the block-ordered scales hold all 64 (zeros past the last output)
             sl[j] = scales_blk[s_off + j]
         if width == _PAIR_OUT:
             # a full block (all but the last): a constant trip count the compiler unrolls
@@ -565,8 +565,12 @@ def _store_block(yb, y, o0, width, vth):
     # the work item's finished sums times each token's threshold: the same product as `y *= vth`
     for tok in range(y.shape[0]):
         v = vth[tok]
-        for j in range(width):
-            y[tok, o0 + j] = yb[tok * _PAIR_OUT + j] * v
+        if width == _PAIR_OUT:  # a constant trip count the compiler unrolls (all blocks but the last)
+            for j in range(_PAIR_OUT):
+                y[tok, o0 + j] = yb[tok * _PAIR_OUT + j] * v
+        else:
+            for j in range(width):
+                y[tok, o0 + j] = yb[tok * _PAIR_OUT + j] * v
 
 
 def _token_block_pass(block_main, block_tail, n_vecs: int, n_toks: int):
