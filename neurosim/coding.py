@@ -90,10 +90,12 @@ def _as_steps(time_steps: object) -> int:
 def time_steps_needed(counts: np.ndarray, coding: str) -> int:
     """Number of time steps the coder needs for ``counts`` (the Int2Spike rule, at least 1)."""
     check_coding(coding)
-    counts = as_int_counts(counts)
-    # min and max once, no |counts| temporary: this runs on every projection call.
-    lo, hi = (int(counts.min()), int(counts.max())) if counts.size else (0, 0)
-    return _steps_for_range(lo, hi, coding)
+    return _steps_for_range(*_min_max(as_int_counts(counts)), coding)
+
+
+def _min_max(counts: np.ndarray) -> tuple[int, int]:
+    # smallest and largest count ((0, 0) when empty): one min and one max, no |counts| temporary
+    return (int(counts.min()), int(counts.max())) if counts.size else (0, 0)
 
 
 def _steps_for_range(lo: int, hi: int, coding: str) -> int:
@@ -154,9 +156,7 @@ def _check_min(lowest: int, coding: str) -> None:
 
 def resolve_time_steps(counts: np.ndarray, coding: str, time_steps: int | None) -> int:
     check_coding(coding)
-    counts = as_int_counts(counts)
-    lo, hi = (int(counts.min()), int(counts.max())) if counts.size else (0, 0)
-    return steps_for_range(lo, hi, coding, time_steps)
+    return steps_for_range(*_min_max(as_int_counts(counts)), coding, time_steps)
 
 
 def steps_for_range(lo: int, hi: int, coding: str, time_steps: int | None) -> int:

@@ -67,11 +67,16 @@ Three kernels compute the event path's integers (``kernel=``, identical results)
     excess on its largest count. The remainders (about 0.1% of the counts on calibrated
     activations, on a few outlier channels) are added before the group is scaled, from the packed
     weights the output block has just streamed. Exact integers, the same as every other kernel; needs
-    ``255 * sum|c|`` per group within int32.
+    ``255 * sum|c|`` per group within int32. The pair and quad intrinsics prefetch their weight
+    stream 8 KiB ahead (:data:`~neurosim._int8_dot.PREFETCH_BYTES`).
 ``"auto"`` (default)
     From :data:`_PAIR_MIN_TOKENS` tokens on, when at least :data:`_PAIR_MIN_DENSITY` of the counts
     are nonzero: ``"quads"`` while at most :data:`_QUAD_MAX_LARGE` of the nonzero counts exceed a
     quarter of the lane budget, else ``"pairs"`` (where it applies); otherwise ``"walk"``.
+
+Before any kernel, one compiled call (``_prepare_kernel``) reads the counts once for everything the
+choice and the checks need: count statistics (accumulator width, coders' range, density), the
+thresholds' validity and, where the quad kernel may run, its count split.
 
 Every kernel ends in the same scaling step (``_scale_into``: ``y += scale * acc`` in float64, groups
 in order, then ``* vth``, then ``+ bias``), which is what makes every path bit-identical once the
